@@ -1,0 +1,189 @@
+package publish
+
+import (
+	"net/netip"
+
+	"mdcast/decode"
+	"mdcast/internal/udpsock"
+)
+
+// maxRequestsPerPoll bounds the re-requests read from one channel's socket
+// per DoWork, so a request storm cannot starve the data path.
+const maxRequestsPerPoll = 32
+
+// requestBufLen is the read buffer of the request sockets: larger than a
+// request, so an oversized datagram reads as longer than 20 bytes (and is
+// counted as malformed) instead of being silently truncated to 20.
+const requestBufLen = 64
+
+// RetransmitServer answers MoldUDP64 re-requests for the channels of one
+// worker from their histories. It is modelled on Aeron's RetransmitHandler:
+// time is passed in, a fixed pool of response actions is allocated at
+// construction, and no goroutine is started per request.
+//
+// For each request it checks, in order, and counts the first failure on the
+// channel: the framing (MalformedRequests), the source against the ACL
+// (RefusedACL), the session (RefusedSession), that the first sequence is
+// still retained and already sent (OutOfHistory), that the same requester did
+// not ask for the same range within the linger window (Suppressed), the
+// requester's byte rate (RateLimited), and a free response action (Busy).
+// Only then does it answer with one ordinary downstream packet: the
+// channel's session, starting at the requested sequence, holding as many of
+// the requested messages as fit in MaxPayload, sent unicast to the requester
+// from the channel's request socket. A refused request gets nothing.
+//
+// A response action stays taken for the linger window after its answer, so
+// MaxInFlight caps the answers per linger window.
+//
+// It runs on the worker's thread (DoWork), which also appends to the
+// histories, so nothing is locked. It does not allocate after construction.
+type RetransmitServer struct {
+	channels []*Channel
+	acl      ACL
+	limiter  *RateLimiter
+	actions  []retransmitAction
+	lingerNs int64
+	resp     *decode.PacketWriter // builds the answer in respBuf
+	rbuf     []byte               // request read buffer
+	wc       *WorkerCounters
+}
+
+// retransmitAction is one answer in its linger window.
+type retransmitAction struct {
+	ch      *Channel
+	from    netip.AddrPort
+	seq     uint64
+	count   uint16
+	untilNs int64 // end of the linger window
+	active  bool
+}
+
+func newRetransmitServer(channels []*Channel, r *resolved, wc *WorkerCounters) *RetransmitServer {
+	rt := r.Retransmit
+	return &RetransmitServer{
+		channels: channels,
+		acl:      r.acl,
+		limiter:  NewRateLimiter(rt.RateBytes, rt.Burst, rt.MaxRequesters),
+		actions:  make([]retransmitAction, rt.MaxInFlight),
+		lingerNs: int64(rt.Linger),
+		resp:     decode.NewPacketWriter(make([]byte, r.MaxPayload), r.MaxPayload),
+		rbuf:     make([]byte, requestBufLen),
+		wc:       wc,
+	}
+}
+
+// FDs returns the descriptors of the channels' request sockets, for an idle
+// strategy that parks in poll(2) (ring.Block). It allocates.
+func (s *RetransmitServer) FDs() []int {
+	fds := make([]int, 0, len(s.channels))
+	for _, c := range s.channels {
+		if c.req != nil {
+			fds = append(fds, c.req.FD())
+		}
+	}
+	return fds
+}
+
+// poll reads and answers the requests waiting on every channel's socket.
+func (s *RetransmitServer) poll(nowNs int64) int {
+	work := 0
+	for _, c := range s.channels {
+		if c.req == nil {
+			continue
+		}
+		for i := 0; i < maxRequestsPerPoll; i++ {
+			n, from, err := c.req.ReadFrom(s.rbuf)
+			if err != nil {
+				if err != udpsock.ErrWouldBlock {
+					s.wc.RequestErrors.Add(1)
+				}
+				break
+			}
+			work++
+			if pkt := s.handle(c, s.rbuf[:n], from, nowNs); pkt != nil {
+				if c.req.WriteTo(pkt, from) != nil {
+					c.Counters.ResponseErrors.Add(1)
+				}
+			}
+		}
+	}
+	return work
+}
+
+// handle judges one request for channel c from from, counting the outcome,
+// and returns the answer to send (aliasing the server's buffer until the next
+// call), or nil.
+func (s *RetransmitServer) handle(c *Channel, b []byte, from netip.AddrPort, nowNs int64) []byte {
+	ctr := &c.Counters
+	ctr.Requests.Add(1)
+	var rq decode.Request
+	if rq.Wrap(b) != nil {
+		ctr.MalformedRequests.Add(1)
+		return nil
+	}
+	if !s.acl.Allows(from.Addr()) {
+		ctr.RefusedACL.Add(1)
+		return nil
+	}
+	if rq.Session() != c.session {
+		ctr.RefusedSession.Add(1)
+		return nil
+	}
+	h := c.hist
+	seq, count := rq.Sequence(), rq.Count()
+	if seq < h.Oldest() || seq >= h.Next() {
+		ctr.OutOfHistory.Add(1)
+		return nil
+	}
+	free := -1
+	for i := range s.actions {
+		a := &s.actions[i]
+		if a.active && nowNs-a.untilNs >= 0 {
+			a.active = false
+		}
+		if !a.active {
+			if free < 0 {
+				free = i
+			}
+			continue
+		}
+		if a.ch == c && a.seq == seq && a.count == count && a.from == from {
+			ctr.Suppressed.Add(1)
+			return nil
+		}
+	}
+	pkt := s.build(c, seq, count)
+	ok, full := s.limiter.Check(from, len(pkt), nowNs)
+	switch {
+	case full:
+		ctr.Busy.Add(1)
+		return nil
+	case !ok:
+		ctr.RateLimited.Add(1)
+		return nil
+	case free < 0:
+		ctr.Busy.Add(1)
+		return nil
+	}
+	s.limiter.Allow(from, len(pkt), nowNs)
+	s.actions[free] = retransmitAction{ch: c, from: from, seq: seq, count: count, untilNs: nowNs + s.lingerNs, active: true}
+	ctr.Served.Add(1)
+	ctr.ServedMessages.Add(uint64(s.resp.Count()))
+	ctr.ServedBytes.Add(uint64(len(pkt)))
+	return pkt
+}
+
+// build frames the retained messages seq.. (at most count, as many as fit)
+// as one downstream packet of c's session.
+func (s *RetransmitServer) build(c *Channel, seq uint64, count uint16) []byte {
+	h := c.hist
+	s.resp.Reset(c.session, seq)
+	end := min(seq+uint64(count), h.Next()) // Request.Wrap ruled out overflow
+	for q := seq; q < end; q++ {
+		m, _ := h.Lookup(q)
+		if !s.resp.Append(m) {
+			break
+		}
+	}
+	return s.resp.Bytes()
+}
