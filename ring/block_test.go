@@ -1,0 +1,154 @@
+//go:build linux
+
+package ring
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+func readable(t *testing.T, fd int) bool {
+	t.Helper()
+	pfd := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+	n, err := unix.Poll(pfd, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n == 1
+}
+
+func newWaker(t *testing.T) *Waker {
+	t.Helper()
+	w, err := NewWaker()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := w.Close(); err != nil {
+			t.Error(err)
+		}
+	})
+	return w
+}
+
+func TestNewBlockErrors(t *testing.T) {
+	if _, err := NewBlock(nil, nil, time.Millisecond); !errors.Is(err, ErrNoWakeSource) {
+		t.Fatalf("no source: err = %v", err)
+	}
+	if _, err := NewBlock([]int{-1}, nil, 0); err == nil {
+		t.Fatal("negative fd accepted")
+	}
+	w := newWaker(t)
+	b, err := NewBlock(nil, w, 0)
+	if err != nil || b.maxPark != DefaultBlockMaxPark {
+		t.Fatalf("default maxPark: %v %v", b, err)
+	}
+}
+
+// TestWakerOnlyWhenArmed checks that Wake writes the eventfd only while
+// the consumer has armed it, and only once per arming.
+func TestWakerOnlyWhenArmed(t *testing.T) {
+	w := newWaker(t)
+	w.Wake()
+	if readable(t, w.FD()) {
+		t.Fatal("Wake of an unarmed Waker wrote the eventfd")
+	}
+	b, _ := NewBlock(nil, w, time.Minute)
+	b.Idle(0) // arms
+	if w.armed.Load() != 1 {
+		t.Fatal("first idle call did not arm")
+	}
+	w.Wake()
+	if !readable(t, w.FD()) {
+		t.Fatal("Wake of an armed Waker did not write the eventfd")
+	}
+	if w.armed.Load() != 0 {
+		t.Fatal("Wake did not disarm")
+	}
+	// The pending signal ends the next park at once and is drained.
+	start := time.Now()
+	b.Idle(0)
+	if d := time.Since(start); d > 10*time.Second {
+		t.Fatalf("park with a pending wake took %v", d)
+	}
+	if readable(t, w.FD()) {
+		t.Fatal("park did not drain the eventfd")
+	}
+	b.Idle(0) // arms again
+	b.Idle(1) // work disarms
+	if w.armed.Load() != 0 {
+		t.Fatal("work did not disarm")
+	}
+}
+
+// TestBlockParksOnFD checks a Block without a Waker wakes when its fd
+// becomes readable and times out at maxPark otherwise.
+func TestBlockParksOnFD(t *testing.T) {
+	var p [2]int
+	if err := unix.Pipe2(p[:], unix.O_CLOEXEC); err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(p[0])
+	defer unix.Close(p[1])
+	b, err := NewBlock([]int{p[0]}, nil, 20*time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	b.Idle(0)
+	if d := time.Since(start); d < 10*time.Millisecond {
+		t.Fatalf("park on an idle fd returned after %v, before maxPark", d)
+	}
+	b, _ = NewBlock([]int{p[0]}, nil, time.Minute)
+	if _, err := unix.Write(p[1], []byte{1}); err != nil {
+		t.Fatal(err)
+	}
+	start = time.Now()
+	b.Idle(0)
+	if d := time.Since(start); d > 10*time.Second {
+		t.Fatalf("park on a readable fd took %v", d)
+	}
+}
+
+// TestBlockNoLostWakeup ping-pongs items one at a time between a producer
+// and a consumer that parks in a Block with a one-minute maxPark. A lost
+// wakeup would stall an item for a minute; each item must arrive within a
+// few seconds, so the test fails instead.
+func TestBlockNoLostWakeup(t *testing.T) {
+	items := 5000
+	if raceEnabled || testing.Short() {
+		items = 1000
+	}
+	w := newWaker(t)
+	r, _ := NewSPSC[int](16)
+	acks := make(chan int, 1)
+	go func() {
+		b, _ := NewBlock(nil, w, time.Minute)
+		dst := make([]int, 16)
+		for got := 0; got < items; {
+			n := r.Poll(dst)
+			for _, v := range dst[:n] {
+				acks <- v
+			}
+			got += n
+			b.Idle(n)
+		}
+	}()
+	for i := range items {
+		if !r.Offer(i) {
+			t.Fatal("ring full in a ping-pong")
+		}
+		w.Wake()
+		select {
+		case v := <-acks:
+			if v != i {
+				t.Fatalf("got %d, want %d", v, i)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("item %d not consumed within 5s: lost wakeup", i)
+		}
+	}
+}

@@ -1,0 +1,172 @@
+package ring
+
+import (
+	"runtime"
+	"time"
+	_ "unsafe" // for go:linkname
+)
+
+// IdleStrategy decides how an agent waits when it finds no work, as in
+// Agrona's IdleStrategy. The runner's duty cycle is
+//
+//	for running {
+//		work, err := agent.DoWork(clock.Nanotime())
+//		idle.Idle(work)
+//	}
+//
+// A positive workCount means work was done: the strategy returns at once
+// and resets any backoff. Zero means nothing was done: the strategy waits a
+// little, longer the more consecutive idle calls it sees. Reset returns the
+// strategy to its initial state. An IdleStrategy holds per-agent state and
+// belongs to the one goroutine that runs the agent.
+type IdleStrategy interface {
+	Idle(workCount int)
+	Reset()
+}
+
+// procyield executes the CPU's spin-wait hint (PAUSE on amd64, YIELD on
+// arm64) cycles times. The runtime keeps this linkname available on purpose
+// (go.dev/issue/67401), the same hint sync.Mutex spins with.
+//
+//go:linkname procyield runtime.procyield
+func procyield(cycles uint32)
+
+// BusySpin never gives up the CPU: each idle call executes one spin-wait
+// hint, which saves power and frees pipeline resources for a hyperthread
+// sibling without adding more than tens of nanoseconds of latency. Use it
+// only for an agent pinned to a core of its own; on a shared core it starves
+// everything else. BusySpin has no state and does not allocate.
+type BusySpin struct{}
+
+// Idle spins once if workCount is 0.
+func (BusySpin) Idle(workCount int) {
+	if workCount <= 0 {
+		procyield(1)
+	}
+}
+
+// Reset does nothing: BusySpin has no state.
+func (BusySpin) Reset() {}
+
+// Yield calls runtime.Gosched when idle, letting other goroutines on the
+// same P run; the OS thread itself keeps spinning when nothing else is
+// runnable. It has no state and does not allocate.
+type Yield struct{}
+
+// Idle yields the processor if workCount is 0.
+func (Yield) Idle(workCount int) {
+	if workCount <= 0 {
+		runtime.Gosched()
+	}
+}
+
+// Reset does nothing: Yield has no state.
+func (Yield) Reset() {}
+
+// Backoff defaults, Agrona's BackoffIdleStrategy values.
+const (
+	DefaultBackoffMaxSpins  = 10
+	DefaultBackoffMaxYields = 5
+	DefaultBackoffMinPark   = time.Microsecond
+	DefaultBackoffMaxPark   = time.Millisecond
+)
+
+// Backoff states.
+const (
+	backoffNotIdle = iota
+	backoffSpinning
+	backoffYielding
+	backoffParking
+)
+
+// Backoff is Agrona's BackoffIdleStrategy: after work it is "not idle";
+// consecutive idle calls then spin maxSpins times, yield maxYields times,
+// and finally park (sleep), the park doubling from minPark up to maxPark.
+// Any call with work resets it.
+//
+// Linux timer slack (50 µs by default for normal threads) makes a short
+// park last up to that much longer than asked: a 1 µs park is in practice
+// 50+ µs. Latency-sensitive agents should use spins and yields generously,
+// or Block, which wakes as soon as a producer signals.
+//
+// A Backoff belongs to one agent's goroutine; its mutable state is padded on
+// both sides so two agents' strategies never share a cache line. Idle does
+// not allocate (time.Sleep reuses the goroutine's timer).
+type Backoff struct {
+	_ pad
+
+	state  int           // 8 B: backoffNotIdle ... backoffParking
+	spins  int           // 8 B: spins so far in this idle spell
+	yields int           // 8 B: yields so far in this idle spell
+	park   time.Duration // 8 B: next park period
+
+	maxSpins  int           // read-only after NewBackoff
+	maxYields int           // read-only
+	minPark   time.Duration // read-only
+	maxPark   time.Duration // read-only
+
+	_ pad
+}
+
+// NewBackoff returns a Backoff. Zero or negative arguments take the
+// defaults (DefaultBackoffMaxSpins and so on); maxPark below minPark is
+// raised to minPark.
+func NewBackoff(maxSpins, maxYields int, minPark, maxPark time.Duration) *Backoff {
+	if maxSpins <= 0 {
+		maxSpins = DefaultBackoffMaxSpins
+	}
+	if maxYields <= 0 {
+		maxYields = DefaultBackoffMaxYields
+	}
+	if minPark <= 0 {
+		minPark = DefaultBackoffMinPark
+	}
+	if maxPark <= 0 {
+		maxPark = DefaultBackoffMaxPark
+	}
+	maxPark = max(maxPark, minPark)
+	return &Backoff{maxSpins: maxSpins, maxYields: maxYields, minPark: minPark, maxPark: maxPark, park: minPark}
+}
+
+// Idle resets on work, otherwise spins, yields or parks according to the
+// current state.
+func (b *Backoff) Idle(workCount int) {
+	if workCount > 0 {
+		b.Reset()
+		return
+	}
+	switch b.state {
+	case backoffNotIdle:
+		b.state = backoffSpinning
+		b.spins++
+		procyield(1)
+	case backoffSpinning:
+		procyield(1)
+		if b.spins++; b.spins > b.maxSpins {
+			b.state = backoffYielding
+			b.yields = 0
+		}
+	case backoffYielding:
+		if b.yields++; b.yields <= b.maxYields {
+			runtime.Gosched()
+			return
+		}
+		b.state = backoffParking
+		b.park = b.minPark
+		fallthrough
+	default: // backoffParking
+		time.Sleep(b.park)
+		b.park = min(b.park*2, b.maxPark)
+	}
+}
+
+// Reset returns to the not-idle state.
+func (b *Backoff) Reset() {
+	b.state = backoffNotIdle
+	b.spins = 0
+	b.yields = 0
+	b.park = b.minPark
+}
+
+// snapshot returns the state and the next park period, for tests.
+func (b *Backoff) snapshot() (state int, park time.Duration) { return b.state, b.park }

@@ -1,0 +1,48 @@
+//go:build linux
+
+package ring
+
+import (
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// allowedCPUs returns the CPUs the calling thread may run on.
+func allowedCPUs() ([]int, error) {
+	var set unix.CPUSet
+	if err := unix.SchedGetaffinity(0, &set); err != nil {
+		return nil, err
+	}
+	var cpus []int
+	for i := range 1024 {
+		if set.IsSet(i) {
+			cpus = append(cpus, i)
+		}
+	}
+	return cpus, nil
+}
+
+// TestRunnerCloseWakesBlock checks that Close unparks an agent waiting in a
+// Block with a one-minute maxPark at once.
+func TestRunnerCloseWakesBlock(t *testing.T) {
+	w := newWaker(t)
+	b, err := NewBlock(nil, w, time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 20 {
+		a := newTestAgent("blocked", 2) // the second idle call parks
+		r := NewRunner(a, RunnerConfig{Idle: b, CPU: -1, LockOSThread: true})
+		if err := r.Start(); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, a.reached, "two calls")
+		start := time.Now()
+		r.Close()
+		if d := time.Since(start); d > 10*time.Second {
+			t.Fatalf("Close took %v with a parked Block", d)
+		}
+	}
+}
