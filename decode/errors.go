@@ -46,6 +46,10 @@ var (
 	// ErrUnknownType: an ITCH message type this package does not know. Skip
 	// the message by its framed length and count it.
 	ErrUnknownType = errors.New("decode: unknown ITCH message type")
+	// ErrWrongType: a view's Wrap was given a message of another type.
+	ErrWrongType = errors.New("decode: wrong ITCH message type for view")
+	// ErrStockLength: MakeStock was given more than 8 bytes.
+	ErrStockLength = errors.New("decode: stock symbol longer than 8 bytes")
 	// ErrITCHLength: an ITCH message whose length differs from the spec length of its type.
 	ErrITCHLength = errors.New("decode: ITCH message length does not match its type")
 )

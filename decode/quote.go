@@ -206,25 +206,12 @@ func PutQuoteSendTime(msg []byte, ns uint64) {
 	}
 }
 
-// appendFixed appends v/10^dec as a decimal with dec fraction digits.
+// appendFixed appends a signed v/10^dec with dec fraction digits.
 func appendFixed(b []byte, v int64, dec int) []byte {
 	u := uint64(v)
 	if v < 0 {
 		b = append(b, '-')
 		u = -u
 	}
-	var scale uint64 = 1
-	for i := 0; i < dec; i++ {
-		scale *= 10
-	}
-	b = strconv.AppendUint(b, u/scale, 10)
-	if dec == 0 {
-		return b
-	}
-	b = append(b, '.')
-	frac := u % scale
-	for s := scale / 10; s > 0; s /= 10 {
-		b = append(b, byte('0'+frac/s%10))
-	}
-	return b
+	return appendDecimal(b, u, dec)
 }
