@@ -86,7 +86,8 @@ type ChannelConfig struct {
 	Name string `toml:"name"`
 	// Group is the multicast group and port, "239.x.y.z:port".
 	Group string `toml:"group"`
-	// RequestAddr is the unicast ip:port where the channel's re-requests arrive.
+	// RequestAddr is the unicast ip:port where the channel's re-requests
+	// arrive (port 0: an ephemeral port, see Channel.RequestAddr).
 	RequestAddr string `toml:"request_addr"`
 }
 
@@ -327,10 +328,8 @@ func (c Config) resolve() (*resolved, error) {
 		switch {
 		case err != nil || !q.Addr().Is4():
 			return nil, invalid("channel[%d].request_addr %q: not an IPv4 ip:port", i, ch.RequestAddr)
-		case q.Port() == 0:
-			return nil, invalid("channel[%d].request_addr %q: port 0", i, ch.RequestAddr)
 		}
-		if j, dup := seenReq[q]; dup {
+		if j, dup := seenReq[q]; dup && q.Port() != 0 {
 			return nil, invalid("channel[%d].request_addr %q: same as channel[%d]", i, ch.RequestAddr, j)
 		}
 		seenReq[q] = i
