@@ -25,7 +25,6 @@ const (
 	DefaultMaxRequesters      = 256
 	DefaultGrace              = 2 * time.Second
 	DefaultInputRing          = 1024
-	DefaultRouteMode          = RouteHash
 	DefaultRetransmitACLEntry = "127.0.0.0/8"
 
 	// MinMaxPayload is the smallest accepted MaxPayload: a header and one
@@ -140,7 +139,9 @@ type RetransmitConfig struct {
 
 // DefaultConfig returns the effective default: quotes, four channels on
 // 239.255.0.1..4:31101..31104 through lo, re-requests on
-// 127.0.0.1:31201..31204, every other field at its default.
+// 127.0.0.1:31201..31204, every other field at its default. Route.Mode is
+// left "" (hash, or ranges once ranges are added), so that a config file
+// decoded over the default may add ranges without naming the mode.
 func DefaultConfig() Config {
 	loop := true
 	c := Config{
@@ -150,7 +151,6 @@ func DefaultConfig() Config {
 		Loop:       &loop,
 		MaxPayload: DefaultMaxPayload,
 		InputRing:  DefaultInputRing,
-		Route:      RouteConfig{Mode: DefaultRouteMode},
 		History:    HistoryConfig{Messages: DefaultHistoryMessages, Bytes: DefaultHistoryBytes},
 		Heartbeat:  HeartbeatConfig{Idle: DefaultHeartbeatIdle, Early: DefaultHeartbeatEarly},
 		Retransmit: RetransmitConfig{

@@ -1,0 +1,4 @@
+package publish
+
+// RaceEnabled exposes raceEnabled to the black-box tests.
+const RaceEnabled = raceEnabled
