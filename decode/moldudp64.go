@@ -1,6 +1,9 @@
 package decode
 
-import "encoding/binary"
+import (
+	"encoding/binary"
+	"iter"
+)
 
 // MoldUDP64 1.00 downstream packet layout (all integers big-endian).
 const (
@@ -63,25 +66,43 @@ func validate(b []byte) (int, error) {
 	if binary.BigEndian.Uint64(b[offSequence:]) > ^uint64(0)-uint64(count) {
 		return 0, ErrSequenceOverflow
 	}
+	// Fast path: one compare per message. A length that runs past the end
+	// shows up as off > len(b) at the next check or after the loop; the slow
+	// path then finds which error it is.
+	off := PacketHeaderLen
+	for i := 0; i < count; i++ {
+		if off+MessageLenSize > len(b) {
+			return 0, classify(b, count)
+		}
+		off += MessageLenSize + int(binary.BigEndian.Uint16(b[off:]))
+	}
+	if off > len(b) {
+		return 0, classify(b, count)
+	}
+	return off, nil
+}
+
+// classify walks a packet that failed validation and returns the reason.
+func classify(b []byte, count int) error {
 	off := PacketHeaderLen
 	for i := 0; i < count; i++ {
 		rem := len(b) - off
 		if rem == 0 {
-			return 0, ErrMissingMessages
+			return ErrMissingMessages
 		}
 		if rem < MessageLenSize {
-			return 0, ErrTruncatedMessage
+			return ErrTruncatedMessage
 		}
 		l := int(binary.BigEndian.Uint16(b[off:]))
 		if l > rem-MessageLenSize {
 			if i == count-1 {
-				return 0, ErrTruncatedMessage
+				return ErrTruncatedMessage
 			}
-			return 0, ErrLengthPastEnd
+			return ErrLengthPastEnd
 		}
 		off += MessageLenSize + l
 	}
-	return off, nil
+	return nil // not reached for a packet validate rejected
 }
 
 // Session returns the session of the packet.
@@ -131,37 +152,40 @@ func (p *Packet) Messages() MessageIterator {
 	if p.n == 0 {
 		return MessageIterator{}
 	}
-	return MessageIterator{rest: p.b[PacketHeaderLen:], left: p.n, seq: p.Sequence() - 1}
+	return MessageIterator{b: p.b, end: PacketHeaderLen, seq: p.Sequence() - 1}
 }
 
 // MessageIterator walks the messages of a wrapped Packet in order. It is a
-// value that aliases the packet buffer; Next does not allocate.
+// small value that aliases the packet buffer; Next does not allocate. It
+// relies on Wrap's validation: the packet ends exactly after its last message.
+//
+// Declare the iterator before the loop rather than in a for clause: since Go
+// 1.22 a variable declared in a for clause is copied for each iteration, which
+// costs a few nanoseconds per message here.
 //
 //	it := p.Messages()
 //	for it.Next() {
 //		handle(it.Sequence(), it.Message())
 //	}
 type MessageIterator struct {
-	rest []byte // blocks not yet visited
-	msg  []byte // current message
-	seq  uint64 // sequence of the current message
-	left int    // messages not yet visited
+	b   []byte // the validated packet
+	off int    // offset of the current message (after its length prefix)
+	end int    // offset just past the current message
+	seq uint64 // sequence of the current message
 }
 
 // Next advances to the next message and reports whether there is one.
 func (it *MessageIterator) Next() bool {
-	if it.left <= 0 || len(it.rest) < MessageLenSize {
-		it.msg = nil
+	end := it.end
+	if end+MessageLenSize > len(it.b) {
 		return false
 	}
-	l := int(binary.BigEndian.Uint16(it.rest)) + MessageLenSize
-	if l > len(it.rest) { // only if the buffer changed after Wrap
-		it.left, it.msg = 0, nil
+	next := end + MessageLenSize + int(binary.BigEndian.Uint16(it.b[end:]))
+	if next > len(it.b) { // only if the buffer changed after Wrap
+		it.end = len(it.b)
 		return false
 	}
-	it.msg = it.rest[MessageLenSize:l:l]
-	it.rest = it.rest[l:]
-	it.left--
+	it.off, it.end = end+MessageLenSize, next
 	it.seq++
 	return true
 }
@@ -169,7 +193,7 @@ func (it *MessageIterator) Next() bool {
 // Message returns the current message without its length prefix. It aliases
 // the packet buffer; its capacity is capped so appends cannot overwrite the
 // next message.
-func (it *MessageIterator) Message() []byte { return it.msg }
+func (it *MessageIterator) Message() []byte { return it.b[it.off:it.end:it.end] }
 
 // Sequence returns the sequence of the current message.
 func (it *MessageIterator) Sequence() uint64 { return it.seq }
@@ -184,4 +208,37 @@ func SplitPacket(b []byte) (pkt, rest []byte, err error) {
 		return nil, nil, err
 	}
 	return b[:n:n], b[n:], nil
+}
+
+// All returns an iterator over the packet's (sequence, message) pairs for use
+// with range. The compiler inlines it into the loop, keeping the walk in
+// registers; it is the fastest way to visit every message.
+//
+//	for seq, msg := range p.All() {
+//		handle(seq, msg)
+//	}
+func (p *Packet) All() iter.Seq2[uint64, []byte] {
+	b, n := p.b, p.n
+	var seq uint64
+	if n != 0 {
+		seq = binary.BigEndian.Uint64(b[offSequence:])
+	}
+	return func(yield func(uint64, []byte) bool) {
+		if n == 0 {
+			return
+		}
+		off := PacketHeaderLen
+		for off+MessageLenSize <= len(b) {
+			start := off + MessageLenSize
+			end := start + int(binary.BigEndian.Uint16(b[off:]))
+			if end > len(b) { // only if the buffer changed after Wrap
+				return
+			}
+			if !yield(seq, b[start:end:end]) {
+				return
+			}
+			seq++
+			off = end
+		}
+	}
 }
