@@ -84,10 +84,6 @@ func New(cfg Config, pool *ring.Pool, out Output) (*Receiver, error) {
 			r.closeLines()
 			return nil, err
 		}
-		if l.inj != nil {
-			r.log.Warn("feed: loss injection on", "line", l.name, "rate", lc.Loss.Rate,
-				"seed", lc.Loss.Seed, "sequences", len(lc.Loss.Sequences))
-		}
 		r.lines = append(r.lines, l)
 	}
 	if cfg.Recovery.Addr != "" {
@@ -115,6 +111,11 @@ func (r *Receiver) OnStart() error {
 		return ErrClosed
 	}
 	r.fill()
+	for i, lc := range r.cfg.Lines {
+		if r.lines[i].inj != nil {
+			r.log.Warn("feed: loss injection on", "line", lc.Name, "loss", lc.Loss.String())
+		}
+	}
 	r.log.Info("feed: started", "lines", len(r.cfg.Lines), "format", r.cfg.Format,
 		"recovery", r.cfg.Recovery.Addr)
 	return nil
