@@ -2,6 +2,7 @@ package ring
 
 import (
 	"runtime"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -50,4 +51,20 @@ func TestAllocs(t *testing.T) {
 		}
 	}
 	runtime.KeepAlive(pk)
+}
+
+// TestStoreRelease checks the release-store helpers write the field that
+// Load reads (the assembly version relies on atomic.Int64's layout).
+func TestStoreRelease(t *testing.T) {
+	var a struct {
+		x atomic.Int64
+		y atomic.Int32
+		z atomic.Int32
+	}
+	storeRelease(&a.x, -42)
+	storeRelease32(&a.y, 7)
+	fence()
+	if a.x.Load() != -42 || a.y.Load() != 7 || a.z.Load() != 0 {
+		t.Fatalf("got %d %d %d", a.x.Load(), a.y.Load(), a.z.Load())
+	}
 }

@@ -60,7 +60,7 @@ func (w *Waker) Close() error {
 // it after publishing (after Offer or OfferBatch returned).
 //
 // Lost-wakeup argument: the producer's publishing store (the ring's tail or
-// slot sequence) precedes its load of armed here; the consumer's store of
+// slot sequence) precedes its load of armed here (fence below); the consumer's store of
 // armed (Block's first idle call) precedes its next check of the ring (the
 // agent's DoWork) and the poll after it. sync/atomic is sequentially
 // consistent, so in the single order of these four operations either the
@@ -69,6 +69,12 @@ func (w *Waker) Close() error {
 // poll), or the consumer's check runs after the publish and sees the item.
 // A parked consumer therefore never misses a published item.
 func (w *Waker) Wake() {
+	// The rings publish with release stores (storeRelease), which on
+	// amd64 may still sit in the store buffer when the load below runs;
+	// fence drains it so the publish comes first in the order the
+	// argument above relies on. Where storeRelease is a sequentially
+	// consistent store, fence is a no-op.
+	fence()
 	if w.armed.Load() != 0 && w.armed.Swap(0) != 0 {
 		w.signal()
 	}

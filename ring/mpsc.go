@@ -79,7 +79,10 @@ func (r *MPSC[T]) Offer(v T) bool {
 			// acquired the consumer's clear of it.
 			if r.tail.CompareAndSwap(t, t+1) {
 				s.v = v
-				s.seq.Store(t + 1) // publishes s.v to the consumer's seq.Load in Poll
+				// Release store: publishes s.v to the consumer's seq.Load
+				// in Poll. The CAS above was a full barrier, so the write
+				// of s.v cannot move before the claim either.
+				storeRelease(&s.seq, t+1)
 				return true
 			}
 			continue // another producer claimed t first
@@ -120,7 +123,7 @@ func (r *MPSC[T]) OfferBatch(vs []T) int {
 		for i := int64(0); i < n; i++ {
 			s := &r.buf[(t+i)&r.mask]
 			s.v = vs[i]
-			s.seq.Store(t + i + 1) // publishes this slot; see Offer
+			storeRelease(&s.seq, t+i+1) // publishes this slot; see Offer
 		}
 		return int(n)
 	}
@@ -160,12 +163,15 @@ func (r *MPSC[T]) Poll(dst []T) int {
 		}
 		dst[n] = s.v
 		s.v = zero
-		s.seq.Store(h + r.mask + 1) // frees the slot for the producer of position h+capacity
+		// Release store: the read and clear of s.v above happen before
+		// the producer of position h+capacity (whose seq.Load sees this
+		// value) writes the slot again.
+		storeRelease(&s.seq, h+r.mask+1)
 		h++
 		n++
 	}
 	if n > 0 {
-		r.head.Store(h) // for Len and OfferBatch's slow path only
+		storeRelease(&r.head, h) // for Len and OfferBatch's slow path only
 	}
 	return n
 }

@@ -63,6 +63,22 @@ func (p *Packet) Retain() {
 // pool; once the pool has handed it out again the extra release is
 // indistinguishable from the new owner's, so it cannot be caught then.
 func (p *Packet) Release() {
+	// Fast path: the only reference. Nobody else can Retain (only a holder
+	// may), so a plain release store replaces the atomic decrement; the
+	// free list's CAS in put then publishes the packet to the pool owner.
+	if p.refs.Load() == 1 {
+		storeRelease32(&p.refs, 0)
+		if p.pool != nil {
+			p.pool.put(p)
+		}
+		return
+	}
+	p.releaseShared()
+}
+
+// releaseShared is Release's slow path: other references exist, or a
+// double release is being caught.
+func (p *Packet) releaseShared() {
 	switch r := p.refs.Add(-1); {
 	case r > 0:
 		return

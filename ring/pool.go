@@ -80,14 +80,15 @@ type Pool struct {
 	_      pad
 	cacheN int                   // 8 B, hot path: packets in cache
 	cache  [poolCacheLen]*Packet // 256 B, hot path: private stack refilled from free
-	gets   atomic.Uint64         // 8 B, hot path; written by the owner only
-	allocs atomic.Uint64         // 8 B, slow path; written by the owner only
+	gets   atomic.Int64          // 8 B, hot path; single writer (the owner), read by Stats
+	allocs atomic.Int64          // 8 B, slow path; single writer (the owner)
 	_      pad
 
-	// releasers' line: written by whichever goroutine releases last.
-	releases atomic.Uint64 // 8 B, hot path
-	drops    atomic.Uint64 // 8 B, slow path
-	_        pad
+	// Released packets are counted by the free list's tail (every packet
+	// it takes) plus drops, so the hot release path adds no counter of its
+	// own.
+	drops atomic.Uint64 // 8 B, slow path: any releasing goroutine
+	_     pad
 }
 
 // NewPool allocates cfg.Packets packets of cfg.BufSize bytes each (from one
@@ -141,17 +142,20 @@ func (p *Pool) Get() *Packet {
 	p.cacheN--
 	pk := p.cache[p.cacheN]
 	p.cache[p.cacheN] = nil
-	p.gets.Add(1)
+	// Single-writer counter: a release store, not an atomic add (the
+	// packet's own fields below are published later, by the ring that
+	// carries it).
+	storeRelease(&p.gets, p.gets.Load()+1)
 	pk.Buf = pk.Buf[:cap(pk.Buf)]
 	pk.N, pk.RecvNs, pk.Seq, pk.Skip, pk.Line = 0, 0, 0, 0, 0
-	pk.refs.Store(1)
+	storeRelease32(&pk.refs, 1) // nobody else holds pk: it came off the free list
 	return pk
 }
 
 // alloc is Get's slow path: the pool ran dry.
 func (p *Pool) alloc() *Packet {
-	p.gets.Add(1)
-	p.allocs.Add(1)
+	storeRelease(&p.gets, p.gets.Load()+1)
+	storeRelease(&p.allocs, p.allocs.Load()+1)
 	pk := &Packet{Buf: make([]byte, p.bufSize), pool: p}
 	pk.refs.Store(1)
 	return pk
@@ -159,7 +163,6 @@ func (p *Pool) alloc() *Packet {
 
 // put takes back a packet whose last reference was just released.
 func (p *Pool) put(pk *Packet) {
-	p.releases.Add(1)
 	if !p.free.Offer(pk) {
 		p.drops.Add(1)
 	}
@@ -167,14 +170,17 @@ func (p *Pool) put(pk *Packet) {
 
 // Stats returns a snapshot of the counters; safe from any goroutine.
 func (p *Pool) Stats() PoolStats {
-	rel := p.releases.Load() // before gets: both only grow, so InUse never wraps
-	gets := p.gets.Load()
+	// Releases before gets: both only grow and a packet is got before it
+	// is released, so InUse never wraps.
+	drops := p.drops.Load()
+	rel := uint64(p.free.tail.Load()-int64(p.packets)) + drops
+	gets := uint64(p.gets.Load())
 	return PoolStats{
 		Packets:  p.packets,
 		Gets:     gets,
-		Allocs:   p.allocs.Load(),
+		Allocs:   uint64(p.allocs.Load()),
 		Releases: rel,
-		Drops:    p.drops.Load(),
+		Drops:    drops,
 		InUse:    gets - rel,
 	}
 }

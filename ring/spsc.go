@@ -13,37 +13,50 @@ import (
 // allocate or block: a full ring makes Offer return false and an empty ring
 // makes Poll return 0, and the caller's IdleStrategy decides how to wait.
 //
-// Layout (each group separated by a full pad so no two writers share a
-// cache line, see pad):
+// Layout, each group a full pad apart so no two writers share a cache line
+// (see pad):
 //
-//	line 1, read-only:   buf (24 B), mask (8 B)           read by both, never written
-//	line 2, producer:    tail (8 B), headCache (8 B)      written by the producer only
-//	line 3, consumer:    head (8 B), tailCache (8 B)      written by the consumer only
+//	read-only:          buf, mask, publishEvery   read by both, never written
+//	producer, shared:   tail, headCache           written by the producer, tail read by the consumer
+//	consumer, shared:   head                      written by the consumer, read by the producer
+//	consumer, private:  headLocal, headPub, tailCache
 //
-// tail and head are single-writer positions that only grow; slot i lives at
-// buf[i&mask]. The cached copies let each side skip reading the other side's
-// line (a cache miss when it is being written) until the cached view says
-// the ring is full (producer) or empty (consumer): the go-disruptor fast path.
+// tail and head are single-writer positions that only grow; position i
+// lives at buf[i&mask]. Each side caches the other's position and rereads
+// it only when the cached view says full (producer) or empty (consumer):
+// the go-disruptor fast path. The consumer also publishes head lazily, every
+// publishEvery items or when it has caught up with the tail it knows, so a
+// producer waiting on a full ring rereads a line that changes once per
+// chunk rather than once per item. (Hence head lives apart from the
+// consumer's private fields: writing those must not invalidate the
+// producer's copy of head.)
 //
-// Memory ordering: Go's sync/atomic operations are sequentially consistent.
-// The producer writes slots with plain stores and then stores tail; the
-// consumer loads tail and only then reads the slots below it, so each slot
-// write happens before its read. Symmetrically the consumer clears slots and
-// then stores head, and the producer loads head before overwriting them.
+// Memory ordering: the producer writes slots with plain stores and then
+// publishes them with a release store of tail (storeRelease); the consumer
+// loads tail (an acquire load; every sync/atomic load is) and only then
+// reads the slots below it, so each slot write happens before its read.
+// Symmetrically the consumer reads and clears slots and then release-stores
+// head, and the producer loads head before overwriting those slots.
 type SPSC[T any] struct {
-	_    pad
-	buf  []T   // 24 B, read-only after NewSPSC: the slots
-	mask int64 // 8 B, read-only: capacity-1
-	_    pad
+	_            pad
+	buf          []T   // 24 B, read-only after NewSPSC: the slots
+	mask         int64 // 8 B, read-only: capacity-1
+	publishEvery int64 // 8 B, read-only: max consumed items before head is published
+	_            pad
 
 	// producer line
-	tail      atomic.Int64 // 8 B, hot path: next position to write; the store publishes slots below it
+	tail      atomic.Int64 // 8 B, hot path: next position to write; its store publishes the slots below it
 	headCache int64        // 8 B, hot path: producer's last view of head
 	_         pad
 
-	// consumer line
-	head      atomic.Int64 // 8 B, hot path: next position to read; the store frees slots below it
-	tailCache int64        // 8 B, hot path: consumer's last view of tail
+	// consumer's published position
+	head atomic.Int64 // 8 B, written every publishEvery items; read by the producer's slow path
+	_    pad
+
+	// consumer-private line
+	headLocal int64 // 8 B, hot path: next position to read
+	headPub   int64 // 8 B, hot path: last value stored to head
+	tailCache int64 // 8 B, hot path: consumer's last view of tail
 	_         pad
 }
 
@@ -53,14 +66,20 @@ func NewSPSC[T any](capacity int) (*SPSC[T], error) {
 	if err := checkCapacity(capacity); err != nil {
 		return nil, fmt.Errorf("%w: got %d", err, capacity)
 	}
-	return &SPSC[T]{buf: make([]T, capacity), mask: int64(capacity - 1)}, nil
+	return &SPSC[T]{
+		buf:          make([]T, capacity),
+		mask:         int64(capacity - 1),
+		publishEvery: int64(max(capacity/8, 1)),
+	}, nil
 }
 
 // Cap returns the ring's capacity.
 func (r *SPSC[T]) Cap() int { return len(r.buf) }
 
-// Len returns the number of items in the ring. Called concurrently with the
-// producer and the consumer it is a snapshot that may already be stale.
+// Len returns the number of items in the ring as the producer sees it: it
+// may include up to Cap()/8 items the consumer has taken but not yet
+// acknowledged (the consumer acknowledges all of them whenever it catches
+// up). Called concurrently it is a snapshot that may already be stale.
 func (r *SPSC[T]) Len() int {
 	// head first: tail only grows, so tail-head read in this order never
 	// goes negative.
@@ -76,7 +95,7 @@ func (r *SPSC[T]) Offer(v T) bool {
 		return false
 	}
 	r.buf[t&r.mask] = v
-	r.tail.Store(t + 1) // publishes buf[t] to the consumer's tail.Load in Poll
+	storeRelease(&r.tail, t+1) // publishes buf[t] to the consumer's tail.Load in Poll
 	return true
 }
 
@@ -102,29 +121,28 @@ func (r *SPSC[T]) OfferBatch(vs []T) int {
 	i := int(t & r.mask)
 	c := copy(r.buf[i:], vs[:n])
 	copy(r.buf, vs[c:n])
-	r.tail.Store(t + n) // publishes all n slots at once
+	storeRelease(&r.tail, t+n) // publishes all n slots at once
 	return int(n)
 }
 
 // refreshHead is the producer's slow path: the cached head says there is no
-// room for n items at t, so reload the consumer's real position. It reports
-// whether n items now fit; headCache is updated either way.
+// room for n items at t, so reload the consumer's published position. It
+// reports whether n items now fit; headCache is updated either way.
 func (r *SPSC[T]) refreshHead(t, n int64) bool {
-	r.headCache = r.head.Load() // acquires the consumer's clears of the freed slots
+	r.headCache = r.head.Load() // acquires the consumer's reads and clears of the freed slots
 	return r.headCache+r.mask+1-t >= n
 }
 
 // Poll moves up to len(dst) items, oldest first, into dst and returns how
 // many it moved (0 when empty). Everything available up to len(dst) is
-// taken in one step with a single store of the consumer position. Consumer
-// only; does not allocate.
+// taken in one step. Consumer only; does not allocate.
 //
 // Poll zeroes the slots it empties, so a ring of pointers does not keep
 // consumed items reachable for the garbage collector (a pooled packet
 // parked in a stale slot would otherwise be invisible as a leak). The clear
 // writes lines the consumer has just read, so it costs little.
 func (r *SPSC[T]) Poll(dst []T) int {
-	h := r.head.Load()
+	h := r.headLocal
 	n := int64(len(dst))
 	if n == 0 {
 		return 0
@@ -133,7 +151,7 @@ func (r *SPSC[T]) Poll(dst []T) int {
 		r.tailCache = r.tail.Load() // acquires the producer's slot writes below tail
 		avail = r.tailCache - h
 		if avail <= 0 {
-			return 0
+			return 0 // head is already published: see below
 		}
 		n = min(n, avail)
 	}
@@ -145,6 +163,14 @@ func (r *SPSC[T]) Poll(dst []T) int {
 		copy(dst[c:n], r.buf[:rest])
 		clear(r.buf[:rest])
 	}
-	r.head.Store(h + n) // frees the n slots for the producer
+	h += n
+	r.headLocal = h
+	// Publish when a chunk is done, and always on catching up with the
+	// known tail: the consumer never finds the ring empty (and so never
+	// idles) with slots it has not handed back to the producer.
+	if h == r.tailCache || h-r.headPub >= r.publishEvery {
+		r.headPub = h
+		storeRelease(&r.head, h) // frees the consumed slots for the producer
+	}
 	return int(n)
 }

@@ -1,0 +1,295 @@
+package ring
+
+import (
+	"runtime"
+	"sync"
+	"testing"
+)
+
+// Benchmarks hand b.N items from producer goroutines to the benchmark's
+// goroutine (the consumer), so ns/op is the cost per item handed over. The
+// rings are compared with a buffered channel of the same element type
+// (*Packet) and capacity, with the same goroutine structure, in the same
+// run. Key: SP/MP = one or two producers; Batch = 16 items per claim and
+// a consumer that drains up to 16 per call.
+//
+// Both sides spin on a full or empty ring (procyield, the hint BusySpin
+// uses): with GOMAXPROCS >= 2 each goroutine keeps its own core, which is
+// how a pinned agent runs. Channel sides block in the runtime as channels do.
+
+const (
+	benchCap   = 1024
+	benchBatch = 16
+)
+
+var sinkPacket *Packet // results stored here so the work is not optimised away
+
+func benchPacket() *Packet { return &Packet{Buf: make([]byte, 64)} }
+
+// BenchmarkSPSC: one producer Offers single items, the consumer Polls one
+// at a time.
+func BenchmarkSPSC(b *testing.B) {
+	b.ReportAllocs()
+	r, _ := NewSPSC[*Packet](benchCap)
+	pk := benchPacket()
+	n := b.N
+	go func() {
+		for i := 0; i < n; i++ {
+			for !r.Offer(pk) {
+				procyield(1)
+			}
+		}
+	}()
+	var dst [1]*Packet
+	var last *Packet
+	b.ResetTimer()
+	for got := 0; got < n; {
+		if r.Poll(dst[:]) == 0 {
+			procyield(1)
+			continue
+		}
+		last = dst[0]
+		got++
+	}
+	sinkPacket = last
+}
+
+// BenchmarkChan is BenchmarkSPSC's baseline: a buffered channel.
+func BenchmarkChan(b *testing.B) {
+	b.ReportAllocs()
+	ch := make(chan *Packet, benchCap)
+	pk := benchPacket()
+	n := b.N
+	go func() {
+		for i := 0; i < n; i++ {
+			ch <- pk
+		}
+	}()
+	var last *Packet
+	b.ResetTimer()
+	for got := 0; got < n; got++ {
+		last = <-ch
+	}
+	sinkPacket = last
+}
+
+// BenchmarkSPSCBatch: the producer offers 16 items per OfferBatch, the
+// consumer drains up to 16 per Poll.
+func BenchmarkSPSCBatch(b *testing.B) {
+	b.ReportAllocs()
+	r, _ := NewSPSC[*Packet](benchCap)
+	pk := benchPacket()
+	n := b.N
+	go func() {
+		batch := make([]*Packet, benchBatch)
+		for i := range batch {
+			batch[i] = pk
+		}
+		for sent := 0; sent < n; {
+			k := r.OfferBatch(batch[:min(benchBatch, n-sent)])
+			if k == 0 {
+				procyield(1)
+			}
+			sent += k
+		}
+	}()
+	var dst [benchBatch]*Packet
+	var last *Packet
+	b.ResetTimer()
+	for got := 0; got < n; {
+		k := r.Poll(dst[:])
+		if k == 0 {
+			procyield(1)
+			continue
+		}
+		last = dst[k-1]
+		got += k
+	}
+	sinkPacket = last
+}
+
+// BenchmarkChanBatch is BenchmarkSPSCBatch's baseline: the producer sends
+// 16 items in a row, the consumer takes one (blocking) and then drains up
+// to 15 more without blocking.
+func BenchmarkChanBatch(b *testing.B) {
+	b.ReportAllocs()
+	ch := make(chan *Packet, benchCap)
+	pk := benchPacket()
+	n := b.N
+	go func() {
+		for i := 0; i < n; i++ {
+			ch <- pk
+		}
+	}()
+	var dst [benchBatch]*Packet
+	var last *Packet
+	b.ResetTimer()
+	for got := 0; got < n; {
+		dst[0] = <-ch
+		k := 1
+	drain:
+		for k < benchBatch && got+k < n {
+			select {
+			case dst[k] = <-ch:
+				k++
+			default:
+				break drain
+			}
+		}
+		last = dst[k-1]
+		got += k
+	}
+	sinkPacket = last
+}
+
+// mpscProducers is how many producer goroutines the MP benchmarks run.
+const mpscProducers = 2
+
+// share splits n items between producers.
+func share(n, i, of int) int { return n/of + btoi(i < n%of) }
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// BenchmarkMPSC: two producers Offer single items, one consumer drains up
+// to 16 per Poll.
+func BenchmarkMPSC(b *testing.B) {
+	b.ReportAllocs()
+	r, _ := NewMPSC[*Packet](benchCap)
+	pk := benchPacket()
+	var wg sync.WaitGroup
+	for p := range mpscProducers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := share(b.N, p, mpscProducers); i > 0; i-- {
+				for !r.Offer(pk) {
+					runtime.Gosched()
+				}
+			}
+		}()
+	}
+	var dst [benchBatch]*Packet
+	var last *Packet
+	b.ResetTimer()
+	for got := 0; got < b.N; {
+		k := r.Poll(dst[:])
+		if k == 0 {
+			procyield(1)
+			continue
+		}
+		last = dst[k-1]
+		got += k
+	}
+	wg.Wait()
+	sinkPacket = last
+}
+
+// BenchmarkMPSCBatch: two producers offer 16 items per OfferBatch.
+func BenchmarkMPSCBatch(b *testing.B) {
+	b.ReportAllocs()
+	r, _ := NewMPSC[*Packet](benchCap)
+	pk := benchPacket()
+	var wg sync.WaitGroup
+	for p := range mpscProducers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			batch := make([]*Packet, benchBatch)
+			for i := range batch {
+				batch[i] = pk
+			}
+			for left := share(b.N, p, mpscProducers); left > 0; {
+				k := r.OfferBatch(batch[:min(benchBatch, left)])
+				if k == 0 {
+					runtime.Gosched()
+				}
+				left -= k
+			}
+		}()
+	}
+	var dst [benchBatch]*Packet
+	var last *Packet
+	b.ResetTimer()
+	for got := 0; got < b.N; {
+		k := r.Poll(dst[:])
+		if k == 0 {
+			procyield(1)
+			continue
+		}
+		last = dst[k-1]
+		got += k
+	}
+	wg.Wait()
+	sinkPacket = last
+}
+
+// BenchmarkChanMP is the MPSC baseline: two producers send on one channel.
+func BenchmarkChanMP(b *testing.B) {
+	b.ReportAllocs()
+	ch := make(chan *Packet, benchCap)
+	pk := benchPacket()
+	for p := range mpscProducers {
+		go func() {
+			for i := share(b.N, p, mpscProducers); i > 0; i-- {
+				ch <- pk
+			}
+		}()
+	}
+	var last *Packet
+	b.ResetTimer()
+	for got := 0; got < b.N; got++ {
+		last = <-ch
+	}
+	sinkPacket = last
+}
+
+// BenchmarkPool measures Get and Release on the owner goroutine, and a
+// release on another goroutine through an SPSC ring (the feed-to-worker
+// pattern).
+func BenchmarkPool(b *testing.B) {
+	b.Run("GetRelease", func(b *testing.B) {
+		b.ReportAllocs()
+		p, _ := NewPool(PoolConfig{Packets: 256, BufSize: 64})
+		for b.Loop() {
+			p.Get().Release()
+		}
+	})
+	b.Run("RemoteRelease", func(b *testing.B) {
+		b.ReportAllocs()
+		p, _ := NewPool(PoolConfig{Packets: 4096, BufSize: 64})
+		r, _ := NewSPSC[*Packet](benchCap)
+		done := make(chan struct{})
+		n := b.N
+		go func() {
+			defer close(done)
+			var dst [benchBatch]*Packet
+			for got := 0; got < n; {
+				k := r.Poll(dst[:])
+				if k == 0 {
+					procyield(1)
+				}
+				for _, pk := range dst[:k] {
+					pk.Release()
+				}
+				got += k
+			}
+		}()
+		b.ResetTimer()
+		for i := 0; i < n; i++ {
+			pk := p.Get()
+			for !r.Offer(pk) {
+				procyield(1)
+			}
+		}
+		<-done
+		b.StopTimer()
+		if s := p.Stats(); s.Allocs != 0 {
+			b.ReportMetric(float64(s.Allocs), "pool-misses")
+		}
+	})
+}
