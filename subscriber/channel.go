@@ -299,14 +299,16 @@ func (c *channel) lossThrough(to uint64, reason LossReason, recvNs int64) {
 }
 
 // expire turns holes past their deadline into Loss events.
-func (c *channel) expire() {
+func (c *channel) expire() int {
+	n := 0
 	for {
 		_, to, ok := c.gaps.Expire(c.nowNs)
 		if !ok {
-			return
+			return n
 		}
 		if to >= c.next {
 			c.lossThrough(to, Unrecoverable, clock.Nanotime())
+			n++
 		}
 	}
 }

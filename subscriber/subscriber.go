@@ -295,15 +295,13 @@ func (s *Subscriber) pollChannel(c *channel) int {
 		work += s.read(c, c.reqConn, true)
 	}
 	if c.gaps.Len() > 0 {
-		c.expire()
+		work += c.expire()
 		work += c.gaps.Poll(c.nowNs, c.highest, c.sendFn)
 		c.ctr.gapsMerged.Store(c.gaps.Merged())
 	}
 	c.ctr.gapping.Store(int64(c.gaps.Len()))
-	if work > 0 {
-		for _, con := range c.cons {
-			con.publish()
-		}
+	for _, con := range c.cons {
+		con.publish() // cheap when nothing was offered
 	}
 	return work
 }
