@@ -42,8 +42,16 @@ func checkChannels(t *testing.T, h *harness, want [][][]byte) {
 			}
 			next = p.NextSequence()
 		}
-		if h.pending(ch) {
-			if p := h.recv(ch); !p.IsHeartbeat() {
+	}
+}
+
+// noMoreData drains what every channel has queued and fails on any data
+// packet (heartbeats and end of session are fine).
+func noMoreData(t *testing.T, h *harness) {
+	t.Helper()
+	for ch := range h.rx {
+		for h.pending(ch) {
+			if p := h.recv(ch); p.MessageCount() > 0 {
 				t.Fatalf("channel %d: unexpected extra data packet at %d", ch, p.Sequence())
 			}
 		}
@@ -77,6 +85,7 @@ func TestRouteHash(t *testing.T) {
 	}
 	h.work()
 	checkChannels(t, h, want)
+	noMoreData(t, h)
 	ws := h.w.Stats()
 	if ws.Worker.MessagesIn != 2000 || ws.Worker.PacketsIn != 100 || ws.Worker.Unrouted != 0 {
 		t.Fatalf("worker stats %+v", ws.Worker)
@@ -117,6 +126,7 @@ func TestRouteRanges(t *testing.T) {
 	h.offer(msgs...)
 	h.work()
 	checkChannels(t, h, want)
+	noMoreData(t, h)
 	if got := h.w.Counters.Unrouted.Load(); got != uint64(unrouted) {
 		t.Fatalf("unrouted %d, want %d", got, unrouted)
 	}
@@ -137,6 +147,7 @@ func TestSkipAndMalformedInput(t *testing.T) {
 	h.w.Offer(short)
 	h.work()
 	checkChannels(t, h, [][][]byte{{c}})
+	noMoreData(t, h)
 	ws := h.w.Counters.Snapshot()
 	if ws.Skipped != 2 || ws.Malformed != 1 || ws.NoKey != 1 || ws.MessagesIn != 2 {
 		t.Fatalf("counters %+v", ws)
