@@ -168,13 +168,14 @@ func (r *Report) latencyChart() *chart {
 		xLabel: "seconds into the measured interval", yLabel: "latency (log scale)",
 		width: 1100, height: 420, yLog: true,
 	}
+	half := r.IntervalS / 2 // each interval is drawn at its middle
 	for _, ps := range r.paths() {
 		var xs, p50, p99, mx []float64
 		for _, iv := range ps.p.Series {
 			if iv.Count == 0 {
 				continue
 			}
-			xs = append(xs, iv.StartS)
+			xs = append(xs, iv.StartS+half)
 			p50 = append(p50, float64(iv.P50)/1000)
 			p99 = append(p99, float64(iv.P99)/1000)
 			mx = append(mx, float64(iv.Max)/1000)
@@ -199,10 +200,11 @@ func (r *Report) throughputChart() *chart {
 		xLabel: "seconds into the measured interval", yLabel: "messages/s",
 		width: 1100, height: 360,
 	}
+	half := r.IntervalS / 2
 	for _, ps := range r.paths() {
 		l := line{name: ps.name, color: ps.color, dash: ps.dash, width: 2}
 		for _, iv := range ps.p.Series {
-			l.xs = append(l.xs, iv.StartS)
+			l.xs = append(l.xs, iv.StartS+half)
 			l.ys = append(l.ys, iv.Rate)
 		}
 		c.lines = append(c.lines, l)
@@ -224,7 +226,7 @@ func (r *Report) seriesEnd() float64 {
 	end := r.DurationS
 	for _, ps := range r.paths() {
 		if n := len(ps.p.Series); n > 0 {
-			end = math.Max(end, ps.p.Series[n-1].StartS)
+			end = math.Max(end, ps.p.Series[n-1].StartS+r.IntervalS)
 		}
 	}
 	if end <= 0 {

@@ -43,7 +43,7 @@ type mark struct {
 
 const (
 	chartLeft   = 70 // room for y tick labels
-	chartRight  = 20
+	chartRight  = 44 // room for the last x tick label
 	chartTop    = 36
 	chartBottom = 56 // x tick labels and the x label
 	legendRow   = 18

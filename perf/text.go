@@ -15,12 +15,8 @@ type tableRow struct {
 // headline is the one-line description of the run above the table.
 func (r *Report) headline() string {
 	var b strings.Builder
-	title := r.Title
-	if title == "" {
-		title = "mdperf run"
-	}
-	fmt.Fprintf(&b, "%s: profile %s, target %s msg/s, %gs measured after %gs warm-up, %d channel(s), %d instrument(s)",
-		title, orDash(r.Profile), fmtCount(r.Rate), r.DurationS, r.WarmupS, r.Channels, r.Instruments)
+	fmt.Fprintf(&b, "profile %s, target %s msg/s, %gs measured after %gs warm-up, %d channel(s), %d instrument(s)",
+		orDash(r.Profile), fmtCount(r.Rate), r.DurationS, r.WarmupS, r.Channels, r.Instruments)
 	if r.Replay != "" {
 		fmt.Fprintf(&b, ", replay %s", r.Replay)
 	}
@@ -96,8 +92,7 @@ func (r *Report) rows() []tableRow {
 // baseline and their ratio side by side, then runtime and machine figures.
 func (r *Report) WriteText(w io.Writer) error {
 	var b strings.Builder
-	b.WriteString(r.headline())
-	b.WriteString("\n\n")
+	fmt.Fprintf(&b, "%s: %s\n\n", orDefault(r.Title, "mdperf run"), r.headline())
 	line := func(t tableRow) {
 		if r.Baseline != nil {
 			fmt.Fprintf(&b, "  %-22s %16s %18s %8s\n", t.name, t.daemon, t.baseline, t.ratio)
