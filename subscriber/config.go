@@ -21,6 +21,7 @@ const (
 	DefaultHoldPackets   = 256 // reordered packets held per channel
 	DefaultMaxGaps       = 64  // gap records per channel
 	DefaultBaseDelay     = 50 * time.Microsecond
+	DefaultRetryDelay    = 250 * time.Microsecond
 	DefaultBackoff       = 2.0
 	DefaultMaxDelay      = 5 * time.Millisecond
 	DefaultDeadline      = 50 * time.Millisecond
@@ -101,13 +102,17 @@ type ReorderConfig struct {
 
 // RetransmitConfig schedules re-requests for a hole: the first after a
 // random 0.5-1.5 x BaseDelay (so subscribers that lost the same packet do not
-// all ask at once), then every delay x Backoff up to MaxDelay, until Deadline
-// after the hole was seen, when it is delivered as a Loss.
+// all ask at once), a retry RetryDelay later if the answer has not come,
+// then at delays multiplied by Backoff up to MaxDelay, until Deadline after
+// the hole was seen (or last shrank), when it is delivered as a Loss.
 type RetransmitConfig struct {
 	BaseDelay time.Duration `toml:"base_delay"`
-	Backoff   float64       `toml:"backoff"`
-	MaxDelay  time.Duration `toml:"max_delay"`
-	Deadline  time.Duration `toml:"deadline"`
+	// RetryDelay should exceed the request round trip, or answers arrive
+	// twice.
+	RetryDelay time.Duration `toml:"retry_delay"`
+	Backoff    float64       `toml:"backoff"`
+	MaxDelay   time.Duration `toml:"max_delay"`
+	Deadline   time.Duration `toml:"deadline"`
 	// MaxRequest caps the message count of one request.
 	MaxRequest uint16 `toml:"max_request"`
 }
@@ -163,6 +168,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("%w: reorder.max_gaps %d: want 0..4096", ErrConfig, c.Reorder.MaxGaps)
 	case c.Retransmit.BaseDelay < 0:
 		return fmt.Errorf("%w: retransmit.base_delay %v: negative", ErrConfig, c.Retransmit.BaseDelay)
+	case c.Retransmit.RetryDelay < 0:
+		return fmt.Errorf("%w: retransmit.retry_delay %v: negative", ErrConfig, c.Retransmit.RetryDelay)
 	case c.Retransmit.Backoff != 0 && c.Retransmit.Backoff < 1:
 		return fmt.Errorf("%w: retransmit.backoff %v: want >= 1", ErrConfig, c.Retransmit.Backoff)
 	case c.Retransmit.MaxDelay < 0:
@@ -209,6 +216,9 @@ func (c Config) withDefaults() Config {
 	r := &c.Retransmit
 	if r.BaseDelay == 0 {
 		r.BaseDelay = DefaultBaseDelay
+	}
+	if r.RetryDelay == 0 {
+		r.RetryDelay = DefaultRetryDelay
 	}
 	if r.Backoff == 0 {
 		r.Backoff = DefaultBackoff

@@ -21,11 +21,12 @@ type gap struct {
 // A hole is declared (due for a request) when it is older than
 // Reorder.MaxWait or more than Reorder.MaxDistance messages have arrived
 // beyond it, whichever is first. Its first request goes out after a random
-// 0.5-1.5 x Retransmit.BaseDelay, then every delay (multiplied by Backoff up
-// to MaxDelay) until Retransmit.Deadline after the hole was seen; then Expire
+// 0.5-1.5 x Retransmit.BaseDelay, a retry RetryDelay later, then at delays
+// multiplied by Backoff up to MaxDelay, until Retransmit.Deadline after the hole was seen; then Expire
 // hands it back as lost. A hole that is partly filled by a retransmission is
 // re-requested for the rest at once: the daemon answers one packet per
-// request, so a hole larger than a packet is fetched at the round-trip rate.
+// request, so a hole larger than a packet is fetched at the round-trip rate;
+// such progress also restarts the hole's deadline.
 //
 // Holes are disjoint and kept in sequence order. When all records are in
 // use, a new hole is merged into the last one and a split is skipped: the
@@ -36,11 +37,11 @@ type gap struct {
 type GapDetector struct {
 	gaps []gap // len = holes tracked; cap = the fixed number of records
 
-	maxWait, baseNs, maxDelay, deadline int64
-	maxDistance                         uint64
-	backoff                             float64
-	maxRequest                          uint16
-	rnd                                 *rand.Rand
+	maxWait, baseNs, retryNs, maxDelay, deadline int64
+	maxDistance                                  uint64
+	backoff                                      float64
+	maxRequest                                   uint16
+	rnd                                          *rand.Rand
 
 	merged uint64 // holes merged for want of a record
 }
@@ -54,6 +55,7 @@ func NewGapDetector(reorder ReorderConfig, rt RetransmitConfig, rnd *rand.Rand) 
 		maxWait:     int64(c.Reorder.MaxWait),
 		maxDistance: c.Reorder.MaxDistance,
 		baseNs:      int64(c.Retransmit.BaseDelay),
+		retryNs:     int64(c.Retransmit.RetryDelay),
 		maxDelay:    int64(c.Retransmit.MaxDelay),
 		deadline:    int64(c.Retransmit.Deadline),
 		backoff:     c.Retransmit.Backoff,
@@ -103,7 +105,7 @@ func (d *GapDetector) add(from, to uint64, nowNs int64, urgent bool) {
 	}
 	g := gap{from: from, to: to, detectNs: nowNs}
 	if urgent {
-		g.declared, g.actionNs, g.delayNs = true, nowNs, d.baseNs
+		g.declared, g.actionNs, g.delayNs = true, nowNs, d.retryNs
 	}
 	d.gaps = append(d.gaps, g)
 }
@@ -149,7 +151,10 @@ func (d *GapDetector) Fill(from, to uint64, nowNs int64) (covered uint64) {
 			g = &d.gaps[i]
 		}
 		if g.declared && g.requests > 0 {
-			g.actionNs = nowNs
+			// Progress: ask for the rest now, and count the deadline
+			// from here, so a hole larger than one answer is not given
+			// up while its answers are still arriving.
+			g.actionNs, g.detectNs = nowNs, nowNs
 		}
 	}
 	return covered
@@ -167,7 +172,7 @@ func (d *GapDetector) Poll(nowNs int64, highest uint64, send func(from uint64, c
 				continue
 			}
 			g.declared = true
-			g.delayNs = d.baseNs
+			g.delayNs = d.retryNs
 			g.actionNs = nowNs + d.jitter()
 		}
 		if nowNs-g.actionNs < 0 || nowNs-(g.detectNs+d.deadline) >= 0 {
@@ -195,7 +200,8 @@ func (d *GapDetector) jitter() int64 {
 }
 
 // Expire removes and returns the lowest hole if its deadline has passed at
-// nowNs. Holes are added in time order, so the lowest expires first.
+// nowNs. Holes are delivered in sequence order, so a later hole whose
+// deadline passed waits (unrequested) until the lowest one is settled.
 func (d *GapDetector) Expire(nowNs int64) (from, to uint64, ok bool) {
 	if len(d.gaps) == 0 || nowNs-(d.gaps[0].detectNs+d.deadline) < 0 {
 		return 0, 0, false

@@ -168,7 +168,7 @@ func TestUnrecoverableLoss(t *testing.T) {
 	qs := quotes(40, 1, 4)
 	p.publish(qs[:10], nil)
 	p.publish(qs[10:20], func(uint64) bool { return true }) // never sent
-	p.forget(11, 20)                                         // and not in history
+	p.forget(11, 20)                                        // and not in history
 	p.publish(qs[20:], nil)
 	waitFor(t, 5*time.Second, "30 messages and a loss", func() bool { return len(cols[0].snapshot()) >= 31 })
 	msgs := cols[0].snapshot()
