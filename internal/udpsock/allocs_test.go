@@ -1,3 +1,5 @@
+//go:build linux
+
 package udpsock_test
 
 import (
@@ -59,6 +61,17 @@ func TestAllocs(t *testing.T) {
 		})
 		if allocs != 0 {
 			t.Fatalf("SendBatch+RecvBatch: %v allocations per round, want 0", allocs)
+		}
+	})
+
+	t.Run("Drops", func(t *testing.T) {
+		allocs := testing.AllocsPerRun(100, func() {
+			if _, err := rx.Drops(); err != nil {
+				t.Fatal(err)
+			}
+		})
+		if allocs != 0 {
+			t.Fatalf("Drops: %v allocations per call, want 0", allocs)
 		}
 	})
 

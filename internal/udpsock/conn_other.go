@@ -50,6 +50,9 @@ func (c *Conn) RcvBuf() int { return 0 }
 // SndBuf returns 0.
 func (c *Conn) SndBuf() int { return 0 }
 
+// Drops returns an error.
+func (c *Conn) Drops() (uint64, error) { return 0, errUnsupported }
+
 // JoinGroup returns an error.
 func (c *Conn) JoinGroup(netip.Addr, string) error { return unsupported("join") }
 

@@ -1,3 +1,5 @@
+//go:build linux
+
 package udpsock_test
 
 import (
@@ -227,5 +229,53 @@ func TestWriteToNonIPv4(t *testing.T) {
 	sb := udpsock.NewSendBatch(2)
 	if sb.Add([]byte("x"), netip.MustParseAddrPort("[::1]:9")) || sb.Len() != 0 {
 		t.Fatal("SendBatch.Add accepted an IPv6 address")
+	}
+}
+
+// TestDrops overflows a small receive buffer and checks the kernel's drop
+// count accounts for every datagram not received.
+func TestDrops(t *testing.T) {
+	rx := listenUnicast(t, netip.MustParseAddrPort("127.0.0.1:0"), udpsock.Options{RcvBuf: 4096})
+	tx := listenUnicast(t, netip.MustParseAddrPort("127.0.0.1:0"), udpsock.Options{})
+	if d, err := rx.Drops(); err != nil || d != 0 {
+		t.Fatalf("Drops on a fresh socket = %d, %v", d, err)
+	}
+	const sent = 200
+	payload := make([]byte, 512)
+	for i := 0; i < sent; i++ {
+		if err := tx.WriteTo(payload, rx.LocalAddr()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Loopback delivery is synchronous in the sender's context, so every
+	// datagram is queued or dropped by now.
+	expectEmptyAfter := func() int {
+		if err := rx.SetNonblock(true); err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		buf := make([]byte, 1024)
+		for {
+			if _, _, err := rx.ReadFrom(buf); err != nil {
+				if !errors.Is(err, udpsock.ErrWouldBlock) {
+					t.Fatal(err)
+				}
+				return n
+			}
+			n++
+		}
+	}
+	got := expectEmptyAfter()
+	drops, err := rx.Drops()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("RcvBuf %d: received %d, dropped %d of %d", rx.RcvBuf(), got, drops, sent)
+	if drops == 0 || got+int(drops) != sent {
+		t.Fatalf("received %d + dropped %d != sent %d", got, drops, sent)
+	}
+	rx.Close()
+	if _, err := rx.Drops(); !errors.Is(err, net.ErrClosed) {
+		t.Fatalf("Drops after Close: %v", err)
 	}
 }

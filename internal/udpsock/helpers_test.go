@@ -1,49 +1,23 @@
+//go:build linux
+
 package udpsock_test
 
 import (
 	"bytes"
 	"errors"
-	"hash/fnv"
 	"net/netip"
-	"os"
-	"sync/atomic"
 	"testing"
 	"time"
 
+	"mdcast/internal/mcasttest"
 	"mdcast/internal/udpsock"
 )
 
-// These helpers duplicate a little of internal/mcasttest, which imports
-// udpsock and so cannot be used from udpsock's own tests.
+// testGroup and freePort come from mcasttest (which imports udpsock; this
+// external test package may import it).
+func testGroup(t testing.TB) netip.Addr { return mcasttest.Group(t) }
 
-var groupCounter atomic.Uint32
-
-// testGroup returns a 239.255.x.y group derived from the pid, a counter and
-// the test name, so parallel test processes rarely share a group.
-func testGroup(t testing.TB) netip.Addr {
-	h := fnv.New32a()
-	h.Write([]byte(t.Name()))
-	v := uint32(os.Getpid())*2654435761 ^ h.Sum32() ^ groupCounter.Add(1)*40503
-	x, y := byte(v>>8), byte(v)
-	if y == 0 || y == 255 {
-		y = 1
-	}
-	return netip.AddrFrom4([4]byte{239, 255, x, y})
-}
-
-// freePort returns a UDP port that was free on 127.0.0.1 a moment ago.
-func freePort(t testing.TB) uint16 {
-	t.Helper()
-	c, err := udpsock.ListenUnicast(netip.MustParseAddrPort("127.0.0.1:0"), udpsock.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := c.LocalAddr().Port()
-	if err := c.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
+func freePort(t testing.TB) uint16 { return mcasttest.FreeUDPPort(t) }
 
 const waitLimit = 5 * time.Second
 
