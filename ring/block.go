@@ -19,8 +19,8 @@ const DefaultBlockMaxPark = time.Millisecond
 // Waker lets producers unpark a consumer that waits in a Block. It wraps a
 // non-blocking eventfd and an "armed" flag: the consumer arms the flag
 // before it parks, and Wake writes the eventfd only when the flag is set,
-// so while the consumer is awake a producer's Wake costs one atomic load
-// (a read of a line nobody writes) and no system call.
+// so while the consumer is awake a producer's Wake costs a memory fence and
+// one atomic load (of a line nobody writes then), and no system call.
 //
 // Wake is safe from any number of producer goroutines; a Waker serves one
 // consumer (one Block). Wake does not allocate.

@@ -16,15 +16,30 @@
 //
 // # Memory ordering
 //
-// Go's sync/atomic operations are sequentially consistent; the rings rely
-// on nothing weaker. In SPSC the producer writes slots with plain stores,
-// then stores tail; the consumer loads tail and only then reads the slots
-// below it. In MPSC each slot carries a sequence: the producer stores it
-// after writing the item and the consumer loads it before reading, and the
-// consumer stores it again after clearing the slot to hand it back. Each
-// side caches the other's position and rereads it only when the cache says
-// full or empty, so in steady state a producer and a consumer touch each
-// other's cache line once per batch, not once per item.
+// Every position and slot sequence has one writer, except MPSC's claim
+// cursor (tail), which producers advance by compare-and-swap. Writers
+// publish with a release store and readers observe with an atomic load
+// (sync/atomic loads are acquire loads): in SPSC the producer writes slots
+// with plain stores and then release-stores tail, and the consumer loads
+// tail before reading the slots below it; in MPSC each slot carries a
+// sequence that its producer release-stores after writing the item and the
+// consumer loads before reading it, then release-stores again after
+// clearing the slot to hand it back. Going the other way, the consumer's
+// release store of its position (or of the slot sequence) orders its reads
+// and clears before the producer's next writes to those slots.
+//
+// On amd64 the release store is a plain MOV in assembly (x86 is TSO), not
+// sync/atomic's Store, which is an XCHG and a full barrier; everywhere else
+// and under the race detector it is sync/atomic's sequentially consistent
+// Store, so -race sees every happens-before edge. The one place that needs
+// more than release ordering, Waker.Wake (a producer's publish must precede
+// its check of the consumer's "armed" flag), issues a full fence first.
+//
+// Each side caches the other's position and rereads it only when the cache
+// says full or empty, and SPSC's consumer acknowledges consumed slots every
+// Cap()/8 items or whenever it catches up, so in steady state producer and
+// consumer touch each other's cache lines about once per batch, not once
+// per item.
 //
 // # Packets and the pool
 //

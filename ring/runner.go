@@ -7,6 +7,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"mdcast/internal/affinity"
 	"mdcast/internal/clock"
 )
 
@@ -94,7 +95,7 @@ func (r *Runner) run(ready chan<- error) {
 		}
 		setThreadName(r.role)
 		if r.cfg.CPU >= 0 {
-			if err := pinCPU(r.cfg.CPU); err != nil {
+			if err := affinity.Pin(r.cfg.CPU); err != nil {
 				ready <- fmt.Errorf("ring: %s: %w", r.role, err)
 				return
 			}

@@ -5,24 +5,7 @@ package ring
 import (
 	"testing"
 	"time"
-
-	"golang.org/x/sys/unix"
 )
-
-// allowedCPUs returns the CPUs the calling thread may run on.
-func allowedCPUs() ([]int, error) {
-	var set unix.CPUSet
-	if err := unix.SchedGetaffinity(0, &set); err != nil {
-		return nil, err
-	}
-	var cpus []int
-	for i := range 1024 {
-		if set.IsSet(i) {
-			cpus = append(cpus, i)
-		}
-	}
-	return cpus, nil
-}
 
 // TestRunnerCloseWakesBlock checks that Close unparks an agent waiting in a
 // Block with a one-minute maxPark at once.

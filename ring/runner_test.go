@@ -7,6 +7,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"mdcast/internal/affinity"
 )
 
 // testAgent counts its calls and signals once it has done enough rounds.
@@ -189,7 +191,7 @@ func TestRunnerLockAndPin(t *testing.T) {
 	var onCPUs []int
 	a.onStart = func() error {
 		var err error
-		onCPUs, err = allowedCPUs()
+		onCPUs, err = affinity.Current()
 		return err
 	}
 	r := NewRunner(a, RunnerConfig{CPU: cpu, LockOSThread: true})

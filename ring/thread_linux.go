@@ -9,19 +9,6 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// pinCPU restricts the calling OS thread to one CPU. The caller must have
-// called runtime.LockOSThread. (internal/affinity.Pin does the same for
-// other packages; ring is on the ground floor and keeps this one line.)
-func pinCPU(cpu int) error {
-	var set unix.CPUSet
-	set.Zero()
-	set.Set(cpu)
-	if err := unix.SchedSetaffinity(0, &set); err != nil {
-		return fmt.Errorf("pin to cpu %d: %w", cpu, err)
-	}
-	return nil
-}
-
 // setThreadName names the calling (locked) OS thread, as shown by top -H
 // and ps -L; Linux keeps the first 15 bytes. It writes /proc rather than
 // calling prctl(PR_SET_NAME) so no pointer crosses a syscall wrapper as a
