@@ -25,6 +25,7 @@ type History struct {
 	next    uint64 // sequence the next appended message gets
 	head    uint64 // virtual arena position of the oldest message's bytes
 	tail    uint64 // virtual arena position where the next message goes
+	tailOff uint64 // tail % len(arena), kept to avoid a division per append
 	bytes   int    // sum of retained message lengths (padding excluded)
 	evicted uint64 // messages evicted since creation
 }
@@ -68,23 +69,25 @@ func (h *History) Append(msg []byte) bool {
 	if n > size {
 		return false
 	}
-	pos := h.tail
-	if off := pos % size; off+n > size {
+	// tailOff tracks tail % size, so the hot path divides nothing.
+	pos, off := h.tail, h.tailOff
+	if off+n > size {
 		pos += size - off // skip the tail of the arena: messages are contiguous
+		off = 0
 	}
 	end := pos + n
-	for h.oldest != h.next && (int(h.next-h.oldest) >= h.maxMsgs || end-h.head > size) {
-		h.evictOldest()
+	if h.oldest != h.next && (int(h.next-h.oldest) >= h.maxMsgs || end-h.head > size) {
+		h.evict(end)
 	}
 	if h.oldest == h.next {
 		// Empty: nothing constrains the position any more.
 		h.head = pos
 	}
-	off := pos % size
 	copy(h.arena[off:off+n], msg)
 	h.index[h.next&h.mask] = histEntry{pos: pos, n: uint32(n)}
 	h.next++
 	h.tail = end
+	h.tailOff = off + n
 	h.bytes += int(n)
 	return true
 }
@@ -103,15 +106,20 @@ func (h *History) appendFramed(body []byte, count int) {
 	}
 }
 
-func (h *History) evictOldest() {
-	e := h.index[h.oldest&h.mask]
-	h.oldest++
-	h.bytes -= int(e.n)
-	h.evicted++
-	if h.oldest == h.next {
-		h.head = h.tail
-	} else {
-		h.head = h.index[h.oldest&h.mask].pos
+// evict drops the oldest messages until one more message fits the count
+// bound and the retained span, up to end, fits the arena.
+func (h *History) evict(end uint64) {
+	size := uint64(len(h.arena))
+	for h.oldest != h.next && (int(h.next-h.oldest) >= h.maxMsgs || end-h.head > size) {
+		e := h.index[h.oldest&h.mask]
+		h.oldest++
+		h.bytes -= int(e.n)
+		h.evicted++
+		if h.oldest == h.next {
+			h.head = h.tail
+		} else {
+			h.head = h.index[h.oldest&h.mask].pos
+		}
 	}
 }
 

@@ -152,3 +152,12 @@ func TestHistoryAllocs(t *testing.T) {
 		t.Fatalf("Append+Lookup allocate %.1f times", allocs)
 	}
 }
+
+func BenchmarkHistoryAppend(b *testing.B) {
+	h, _ := NewHistory(1<<16, 4<<20)
+	m := msgOf(1, 48)
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		h.Append(m)
+	}
+}

@@ -132,6 +132,7 @@ func NewWorker(cfg Config, channels []int) (*Worker, error) {
 		return nil, err
 	}
 	w.rt = newRetransmitServer(w.owned, r, &w.Counters)
+	w.rt.watch()
 	return w, nil
 }
 
