@@ -115,3 +115,99 @@ func BenchmarkLoopback(b *testing.B) {
 		sinkN = n
 	})
 }
+
+// BenchmarkPingPong measures one round trip over loopback unicast (64-byte
+// datagrams, an echo goroutine on the other end): the netpoller baseline,
+// udpsock blocking in the kernel, and udpsock busy-polling non-blocking
+// sockets on both ends. ns/op is a round trip, two one-way hops. The
+// busy-poll variant needs two otherwise idle CPUs to mean anything.
+func BenchmarkPingPong(b *testing.B) {
+	b.Run("net.UDPConn", func(b *testing.B) {
+		srv, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+		if err != nil {
+			b.Fatal(err)
+		}
+		cli, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer cli.Close()
+		deadline := time.Now().Add(time.Minute)
+		srv.SetReadDeadline(deadline)
+		cli.SetReadDeadline(deadline)
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			buf := make([]byte, 2048)
+			for {
+				n, from, err := srv.ReadFromUDPAddrPort(buf)
+				if err != nil {
+					return
+				}
+				srv.WriteToUDPAddrPort(buf[:n], from)
+			}
+		}()
+		dst := srv.LocalAddr().(*net.UDPAddr).AddrPort()
+		payload, buf := make([]byte, 64), make([]byte, 2048)
+		b.ReportAllocs()
+		b.ResetTimer()
+		for i := 0; i < b.N; i++ {
+			if _, err := cli.WriteToUDPAddrPort(payload, dst); err != nil {
+				b.Fatal(err)
+			}
+			if _, _, err := cli.ReadFromUDPAddrPort(buf); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.StopTimer()
+		srv.Close()
+		<-done
+	})
+	for _, nb := range []bool{false, true} {
+		name := "udpsock.blocking"
+		if nb {
+			name = "udpsock.busypoll"
+		}
+		b.Run(name, func(b *testing.B) {
+			o := udpsock.Options{NonBlocking: nb}
+			srv := listenUnicast(b, netip.MustParseAddrPort("127.0.0.1:0"), o)
+			cli := listenUnicast(b, netip.MustParseAddrPort("127.0.0.1:0"), o)
+			done := make(chan struct{})
+			go func() {
+				defer close(done)
+				buf := make([]byte, 2048)
+				for {
+					n, from, err := srv.ReadFrom(buf)
+					if err == udpsock.ErrWouldBlock {
+						continue
+					}
+					if err != nil {
+						return
+					}
+					srv.WriteTo(buf[:n], from)
+				}
+			}()
+			payload, buf := make([]byte, 64), make([]byte, 2048)
+			dst := srv.LocalAddr()
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				if err := cli.WriteTo(payload, dst); err != nil {
+					b.Fatal(err)
+				}
+				for {
+					_, _, err := cli.ReadFrom(buf)
+					if err == nil {
+						break
+					}
+					if err != udpsock.ErrWouldBlock {
+						b.Fatal(err)
+					}
+				}
+			}
+			b.StopTimer()
+			srv.Close()
+			<-done
+		})
+	}
+}
