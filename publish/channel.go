@@ -88,9 +88,8 @@ func (c *Channel) Session() decode.Session { return c.session }
 // (or when the worker is not running).
 func (c *Channel) History() *History { return c.hist }
 
-// Stats returns the channel's counters and identity. Call it from any
-// goroutine; NextSeq is read from the history without synchronisation, so
-// it is exact only while the worker is not running.
+// Stats returns the channel's counters and identity. It may be called from
+// any goroutine; NextSeq follows from the Messages counter.
 func (c *Channel) Stats() ChannelStats {
 	s := c.Counters.Snapshot()
 	s.Index = c.index

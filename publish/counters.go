@@ -7,11 +7,11 @@ import "sync/atomic"
 // (Snapshot). Counters are updated per packet or per request, never per
 // message.
 type ChannelCounters struct {
-	Packets    atomic.Uint64 // data packets sent
-	Messages   atomic.Uint64 // messages in data packets sent
-	Bytes      atomic.Uint64 // UDP payload bytes of data packets sent
-	Heartbeats atomic.Uint64 // heartbeat packets sent
-	EndOfSess  atomic.Uint64 // end-of-session packets sent (first and repeats)
+	Packets      atomic.Uint64 // data packets sent
+	Messages     atomic.Uint64 // messages in data packets sent
+	Bytes        atomic.Uint64 // UDP payload bytes of data packets sent
+	Heartbeats   atomic.Uint64 // heartbeat packets sent
+	EndOfSession atomic.Uint64 // end-of-session packets sent (first and repeats)
 
 	HistoryMessages atomic.Uint64 // gauge: messages retained
 	HistoryBytes    atomic.Uint64 // gauge: bytes retained
@@ -56,7 +56,7 @@ func (c *ChannelCounters) Snapshot() ChannelStats {
 		Messages:          c.Messages.Load(),
 		Bytes:             c.Bytes.Load(),
 		Heartbeats:        c.Heartbeats.Load(),
-		EndOfSession:      c.EndOfSess.Load(),
+		EndOfSession:      c.EndOfSession.Load(),
 		HistoryMessages:   c.HistoryMessages.Load(),
 		HistoryBytes:      c.HistoryBytes.Load(),
 		HistoryEvicted:    c.HistoryEvicted.Load(),
@@ -75,9 +75,8 @@ func (c *ChannelCounters) Snapshot() ChannelStats {
 	}
 }
 
-// WorkerCounters count one worker's input and sends. The worker is the only
-// writer, except Dropped which Offer's caller may also drive; any goroutine
-// may read them.
+// WorkerCounters count one worker's input and sends. The worker's thread is
+// the only writer; any goroutine may read them.
 type WorkerCounters struct {
 	PacketsIn      atomic.Uint64 // input packets processed
 	MessagesIn     atomic.Uint64 // input messages looked at (after Skip)

@@ -4,14 +4,13 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
-	"os"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"golang.org/x/sys/unix"
 
 	"mdcast/decode"
+	"mdcast/internal/mcasttest"
 	"mdcast/internal/udpsock"
 	"mdcast/publish"
 	"mdcast/ring"
@@ -20,48 +19,16 @@ import (
 // recvTimeout bounds every wait for a datagram that must arrive.
 const recvTimeout = 3 * time.Second
 
-var groupSeq atomic.Uint32
-
 // testGroup returns a loopback multicast group:port unlikely to collide with
-// parallel tests or other processes (the port is a free ephemeral port).
+// parallel tests or other processes.
 func testGroup(t testing.TB) netip.AddrPort {
-	n := groupSeq.Add(1)
-	pid := uint32(os.Getpid())
-	g := netip.AddrFrom4([4]byte{239, 255, byte(128 + (pid+n/250)%100), byte(1 + n%250)})
-	return netip.AddrPortFrom(g, freePort(t))
+	return netip.AddrPortFrom(mcasttest.Group(t), mcasttest.FreeUDPPort(t))
 }
 
-// freePort returns a UDP port that was free on 127.0.0.1 a moment ago.
-func freePort(t testing.TB) uint16 {
-	c, err := udpsock.ListenUnicast(netip.MustParseAddrPort("127.0.0.1:0"), udpsock.Options{})
-	if err != nil {
-		t.Fatalf("free port: %v", err)
-	}
-	defer c.Close()
-	return c.LocalAddr().Port()
-}
-
-// requireLoopbackMulticast skips the test when a multicast datagram sent
-// through lo does not come back.
+// requireLoopbackMulticast skips the test when multicast through lo does not work.
 func requireLoopbackMulticast(t testing.TB) {
 	t.Helper()
-	g := testGroup(t)
-	rx, err := udpsock.ListenGroup(g, "lo", udpsock.Options{NonBlocking: true})
-	if err != nil {
-		t.Skipf("loopback multicast unavailable: join %v on lo: %v", g, err)
-	}
-	defer rx.Close()
-	tx, err := udpsock.NewSender(netip.AddrPort{}, "lo", udpsock.Options{Loop: true})
-	if err != nil {
-		t.Skipf("loopback multicast unavailable: sender on lo: %v", err)
-	}
-	defer tx.Close()
-	if err := tx.WriteTo([]byte("ping"), g); err != nil {
-		t.Skipf("loopback multicast unavailable: send to %v: %v", g, err)
-	}
-	if _, ok := readWithin(rx, make([]byte, 16), time.Second); !ok {
-		t.Skipf("loopback multicast unavailable: nothing came back from %v", g)
-	}
+	mcasttest.RequireLoopbackMulticast(t)
 }
 
 // readWithin reads one datagram from the non-blocking c, waiting at most d.

@@ -470,7 +470,7 @@ func (w *Worker) control(c *Channel) {
 	pkt := c.w.Bytes()
 	if w.ended {
 		decode.PutCount(pkt, decode.EndOfSessionCount)
-		c.Counters.EndOfSess.Add(1)
+		c.Counters.EndOfSession.Add(1)
 	} else {
 		c.Counters.Heartbeats.Add(1)
 	}
