@@ -247,6 +247,14 @@ func (g *Generator) DueBefore(tNs int64) uint64 {
 	return q
 }
 
+// StopBefore makes the generator stop before the first message intended at
+// or after tNs (it sets the Limit to DueBefore(tNs)); call it after Start,
+// from the driving goroutine, before the generator gets there.
+func (g *Generator) StopBefore(tNs int64) {
+	g.limit = 0
+	g.limit = g.DueBefore(tNs)
+}
+
 // NextDue returns the intended time of the next message to send, or
 // math.MaxInt64 when the generator has sent its Limit.
 func (g *Generator) NextDue() int64 {

@@ -2,6 +2,7 @@ package perf_test
 
 import (
 	"errors"
+	"math"
 	"net/netip"
 	"testing"
 	"time"
@@ -209,6 +210,18 @@ func TestGeneratorLineBAndLimit(t *testing.T) {
 	if got := g.DueBefore(int64(time.Hour)); got != 4 {
 		t.Errorf("DueBefore past the limit = %d, want 4", got)
 	}
+}
+
+func TestGeneratorStopBefore(t *testing.T) {
+	s := newSink(t)
+	g := newGenerator(t, perf.GeneratorConfig{Rate: 1000, Dst: s.addr()})
+	g.Start(0)
+	g.StopBefore(int64(2500 * time.Microsecond)) // messages at 0, 1 and 2 ms
+	doWork(t, g, int64(time.Second), 3)
+	if !g.Done() || g.NextDue() != math.MaxInt64 {
+		t.Fatalf("done %v, next due %d", g.Done(), g.NextDue())
+	}
+	checkQuotes(t, g, s.read(), 1, 3, perf.DefaultInstruments)
 }
 
 func TestGeneratorConfigValidate(t *testing.T) {
