@@ -4,6 +4,8 @@ import (
 	"context"
 	"runtime"
 	"sync/atomic"
+
+	"mdcast/decode"
 )
 
 // DefaultConsumerBatch is the size of a Consumer's batch buffer: the most
@@ -28,15 +30,48 @@ type Consumer struct {
 	ep     []uint32  // per channel: session epoch of exp
 	policy Policy
 	wake   chan struct{}
-	sub    *Subscriber
-	cf     *conflater // Conflate only; owned by the receive agent
-	name   string
-	chans  []bool // subscribed channels
+	closed chan struct{} // the Subscriber's: closed by Close
+	cf     *conflater    // Conflate only; owned by the receive agent
+	seen   []bool        // per channel: an item was offered (receive agent)
+
+	// Per channel, the first item ever offered (written once by the receive
+	// agent before the tail store that publishes it), so a consumer lapped
+	// before its first read still knows where its stream began.
+	firstSeq []atomic.Uint64
+	firstEp  []atomic.Uint32
+	name     string
+	chans    []bool // subscribed channels
 
 	hwmLocal  uint64
 	delivered atomic.Uint64 // messages and events returned by Poll
 	dropped   atomic.Uint64 // ring positions overwritten before they were read (DropOldest)
 	hwm       atomic.Uint64 // largest backlog seen by Poll
+}
+
+// newConsumer builds a consumer of n channels (all subscribed) for a
+// validated cc with defaults filled in.
+func newConsumer(cc ConsumerConfig, n int, formats []decode.Format, closed chan struct{}) *Consumer {
+	c := &Consumer{
+		r:        newMsgRing(cc.RingSize),
+		buf:      make([]Message, min(DefaultConsumerBatch, cc.RingSize)),
+		exp:      make([]uint64, n),
+		ep:       make([]uint32, n),
+		policy:   cc.Policy,
+		wake:     make(chan struct{}, 1),
+		closed:   closed,
+		name:     cc.Name,
+		chans:    make([]bool, n),
+		seen:     make([]bool, n),
+		firstSeq: make([]atomic.Uint64, n),
+		firstEp:  make([]atomic.Uint32, n),
+	}
+	for i := range c.chans {
+		c.chans[i] = true
+	}
+	if cc.Policy == Conflate {
+		c.cf = newConflater(cc.ConflateSlots, formats)
+	}
+	return c
 }
 
 // Name returns the consumer's name.
@@ -133,6 +168,9 @@ func (c *Consumer) infer(n, max int) (int, uint64) {
 				need = true
 			} else {
 				c.ep[ch], c.exp[ch] = m.epoch, 0
+				if c.firstEp[ch].Load() == m.epoch {
+					c.exp[ch] = c.firstSeq[ch].Load()
+				}
 			}
 		}
 		if !need && m.Kind != SessionChange {
@@ -183,7 +221,7 @@ func (c *Consumer) track(m *Message) {
 // until the receive agent publishes more; it does not allocate per message.
 func (c *Consumer) Run(ctx context.Context, fn func(batch []Message)) error {
 	done := ctx.Done()
-	closed := c.sub.closed
+	closed := c.closed
 	idle := 0
 	for {
 		if b := c.Poll(len(c.buf)); len(b) > 0 {
@@ -223,6 +261,11 @@ func (c *Consumer) Run(ctx context.Context, fn func(batch []Message)) error {
 
 // offer hands m to the consumer's ring by its policy. Receive agent only.
 func (c *Consumer) offer(m *Message) {
+	if !c.seen[m.Channel] {
+		c.seen[m.Channel] = true
+		c.firstSeq[m.Channel].Store(m.Sequence)
+		c.firstEp[m.Channel].Store(m.epoch)
+	}
 	if c.cf == nil {
 		c.r.put(m)
 		return

@@ -130,21 +130,9 @@ func (s *Subscriber) NewConsumer(cc ConsumerConfig) (*Consumer, error) {
 		cc.ConflateSlots = DefaultConflateSlots
 	}
 	n := len(s.chans)
-	c := &Consumer{
-		r:      newMsgRing(cc.RingSize),
-		buf:    make([]Message, min(DefaultConsumerBatch, cc.RingSize)),
-		exp:    make([]uint64, n),
-		ep:     make([]uint32, n),
-		policy: cc.Policy,
-		wake:   make(chan struct{}, 1),
-		sub:    s,
-		name:   cc.Name,
-		chans:  make([]bool, n),
-	}
-	if cc.Channels == nil {
-		for i := range c.chans {
-			c.chans[i] = true
-		}
+	c := newConsumer(cc, n, s.formats, s.closed)
+	if cc.Channels != nil {
+		clear(c.chans)
 	}
 	for _, name := range cc.Channels {
 		i, ok := s.ChannelIndex(name)
@@ -152,9 +140,6 @@ func (s *Subscriber) NewConsumer(cc ConsumerConfig) (*Consumer, error) {
 			return nil, fmt.Errorf("%w: consumer %q: %q", ErrUnknownChannel, cc.Name, name)
 		}
 		c.chans[i] = true
-	}
-	if cc.Policy == Conflate {
-		c.cf = newConflater(cc.ConflateSlots, s.formats)
 	}
 	old := s.consumers.Load()
 	set := &consumerSet{all: append(append([]*Consumer(nil), old.all...), c), byChan: make([][]*Consumer, n)}
