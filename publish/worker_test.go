@@ -148,6 +148,9 @@ func TestSkipAndMalformedInput(t *testing.T) {
 	h.work()
 	checkChannels(t, h, [][][]byte{{c}})
 	noMoreData(t, h)
+	if st := h.pool.Stats(); st.InUse != 0 {
+		t.Fatalf("%d packets not released", st.InUse)
+	}
 	ws := h.w.Counters.Snapshot()
 	if ws.Skipped != 2 || ws.Malformed != 1 || ws.NoKey != 1 || ws.MessagesIn != 2 {
 		t.Fatalf("counters %+v", ws)
@@ -334,5 +337,59 @@ func TestEndOfSession(t *testing.T) {
 	case <-h.w.Done():
 	default:
 		t.Fatal("Done not closed after the grace period")
+	}
+}
+
+// TestWorkersSplitChannels runs two workers over one config, each owning
+// two of the four channels and seeing every packet: each channel is
+// published exactly once, by its owner.
+func TestWorkersSplitChannels(t *testing.T) {
+	h := newHarness(t, 4, nil)
+	h.w.Close() // the harness's own worker is not used here
+	w1, err := publish.NewWorker(h.cfg, []int{0, 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w1.Close()
+	w2, err := publish.NewWorker(h.cfg, []int{3, 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w2.Close()
+	if w1.Session() != w2.Session() {
+		t.Fatalf("sessions differ: %q %q", w1.Session(), w2.Session())
+	}
+	if _, err := publish.NewWorker(h.cfg, []int{4}); err == nil {
+		t.Fatal("a worker for channel 4 of 4 was built")
+	}
+	want := make([][][]byte, 4)
+	for i := 0; i < 10; i++ {
+		var msgs [][]byte
+		for j := 0; j < 20; j++ {
+			inst := uint32(i*20 + j)
+			m := quote(inst, uint64(inst))
+			msgs = append(msgs, m)
+			want[inst%4] = append(want[inst%4], m)
+		}
+		p := h.packet(msgs...)
+		p.Retain() // one reference per worker
+		if !w1.Offer(p) || !w2.Offer(p) {
+			t.Fatal("Offer refused")
+		}
+	}
+	if _, err := w1.DoWork(h.now); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w2.DoWork(h.now); err != nil {
+		t.Fatal(err)
+	}
+	h.w = w1 // checkChannels reads the session from h.w
+	checkChannels(t, h, want)
+	noMoreData(t, h)
+	if st := h.pool.Stats(); st.InUse != 0 {
+		t.Fatalf("%d packets still referenced after both workers released them", st.InUse)
+	}
+	if got := len(w2.Channels()); got != 2 || w2.Channels()[0].Index() != 3 {
+		t.Fatalf("w2 owns %d channels, first %d", got, w2.Channels()[0].Index())
 	}
 }
