@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/netip"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -461,5 +462,26 @@ func TestPrintConfigParsesBack(t *testing.T) {
 	b2, _ := c.TOML()
 	if !bytes.Equal(b, b2) {
 		t.Fatalf("config does not round-trip:\n%s\n---\n%s", b, b2)
+	}
+}
+
+// TestREADMEConfigExampleIsValid keeps the README's configuration example
+// true: it must parse and validate.
+func TestREADMEConfigExampleIsValid(t *testing.T) {
+	b, err := os.ReadFile("../../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, ok := strings.Cut(string(b), "```toml\n")
+	if !ok {
+		t.Fatal("README has no toml example")
+	}
+	example, _, _ := strings.Cut(rest, "```")
+	c, err := daemon.Parse(strings.NewReader(example))
+	if err != nil {
+		t.Fatalf("README example: %v", err)
+	}
+	if err := c.Validate(); err != nil {
+		t.Fatalf("README example: %v", err)
 	}
 }
