@@ -1,0 +1,246 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"mdcast/internal/affinity"
+	"mdcast/internal/clock"
+	"mdcast/perf"
+	"mdcast/subscriber"
+)
+
+// consumerBatch is the most messages one Poll returns in the load agent.
+const consumerBatch = subscriber.DefaultConsumerBatch
+
+// startLead is how far ahead of now the schedule starts, so setup work is
+// not charged to the first messages.
+const startLead = 20 * time.Millisecond
+
+// path is one measured path: a generator, the subscriber that receives what
+// it sends (through the daemon or directly), and its consumer.
+type path struct {
+	name    string
+	gen     *perf.Generator
+	sub     *subscriber.Subscriber
+	con     *subscriber.Consumer
+	scope   string                    // what the runtime figures cover
+	close   func() error              // releases everything the path opened
+	notes   []string                  // said in the report
+	stats   func() (recovered uint64) // subscriber-side recovery count
+	rec     *perf.Recorder            // set by measure
+	explain func() []string           // after the run: where messages went missing, if anywhere
+}
+
+// measure runs one path: warm-up, the measured interval, then a drain of
+// the messages still in flight. It returns the path's result and how busy
+// the machine was meanwhile.
+func measure(ctx context.Context, p *path, o *options, loadCPU int) (perf.Path, perf.Machine, error) {
+	rec, err := perf.NewRecorder(perf.RecorderConfig{Interval: o.interval(), Span: o.Duration})
+	if err != nil {
+		return perf.Path{}, perf.Machine{}, err
+	}
+	p.rec = rec
+	sampler := perf.NewSampler()
+	mStart := perf.SampleMachine(sampler)
+
+	start := clock.Nanotime() + int64(startLead)
+	from := start + int64(o.Warmup)
+	to := from + int64(o.Duration)
+	p.gen.Start(start)
+	p.gen.StopBefore(to)
+	expected := p.gen.DueBefore(to) - p.gen.DueBefore(from)
+	m := newMeter(rec, p.gen.Stamp(), from, to)
+	rec.Reset(from)
+	drainEnd := to + int64(o.Drain)
+
+	// stop ends the load agent (low-latency) or, through runCtx, the
+	// generator and consumer goroutines (default).
+	var stop atomic.Bool
+	runCtx, cancelRun := context.WithCancel(context.Background())
+	defer cancelRun()
+	done := make(chan error, 1)
+	var wg sync.WaitGroup
+	genDone := make(chan struct{})
+	if o.Profile == profileLowLatency {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			done <- spin(p, m, expected, drainEnd, loadCPU, &stop)
+		}()
+	} else {
+		if err := p.sub.Start(); err != nil {
+			return perf.Path{}, perf.Machine{}, fmt.Errorf("%s: start subscriber: %w", p.name, err)
+		}
+		wg.Add(2)
+		go func() {
+			defer wg.Done()
+			defer close(genDone)
+			_ = p.gen.Run(runCtx) // send errors are counted in its stats
+		}()
+		go func() {
+			defer wg.Done()
+			_ = p.con.Run(runCtx, func(b []subscriber.Message) { m.consume(b, clock.Nanotime()) })
+		}()
+	}
+	halt := func() {
+		stop.Store(true)
+		cancelRun()
+		wg.Wait()
+	}
+
+	// The main goroutine samples the runtime at the window's edges, prints
+	// progress, and (default profile) decides when the path has drained.
+	var rtFrom, rtTo perf.RuntimeSample
+	var genFrom, genTo perf.GeneratorStats
+	sampledFrom, sampledTo := false, false
+	nextProgress := start + int64(time.Second)
+	var lastTotal uint64
+	lastNs := start
+	tick := time.NewTimer(0)
+	defer tick.Stop()
+	finished := false
+	for !finished {
+		now := clock.Nanotime()
+		if !sampledFrom && now >= from {
+			rtFrom, genFrom, sampledFrom = sampler.Sample(), p.gen.Stats(), true
+		}
+		if !sampledTo && now >= to {
+			rtTo, genTo, sampledTo = sampler.Sample(), p.gen.Stats(), true
+		}
+		if now >= nextProgress {
+			total := m.pubTotal.Load()
+			if o.Progress != nil {
+				rate := float64(total-lastTotal) / (float64(now-lastNs) / 1e9)
+				phase := "warm-up"
+				if now >= from {
+					phase = "measuring"
+				}
+				if now >= to {
+					phase = "draining"
+				}
+				fmt.Fprintf(o.Progress, "%-18s %5.1fs %-9s sent %11s  received %11s  %9s msg/s  p99 so far %s\n",
+					p.name, float64(now-start)/1e9, phase, group(p.gen.Stats().Messages), group(total),
+					group(uint64(rate)), micros(m.pubP99.Load()))
+			}
+			lastTotal, lastNs = total, now
+			nextProgress += int64(time.Second)
+		}
+		if o.Profile == profileLowLatency {
+			select {
+			case err = <-done:
+				finished = true
+				continue
+			default:
+			}
+		} else {
+			drained := sampledTo && isClosed(genDone) && uint64(m.pubCount.Load()) >= expected
+			if drained || now-drainEnd >= 0 {
+				finished = true
+				continue
+			}
+		}
+		if ctx.Err() != nil {
+			halt()
+			return perf.Path{}, perf.Machine{}, ctx.Err()
+		}
+		// Sleep until the next edge, the next progress line, or 5 ms.
+		wake := nextProgress
+		if !sampledFrom && from < wake {
+			wake = from
+		} else if !sampledTo && to < wake {
+			wake = to
+		}
+		d := min(time.Duration(wake-clock.Nanotime()), 5*time.Millisecond)
+		tick.Reset(max(d, 0))
+		select {
+		case <-tick.C:
+		case err = <-done:
+			finished = true
+		}
+	}
+	halt()
+	if err != nil {
+		return perf.Path{}, perf.Machine{}, fmt.Errorf("%s: %w", p.name, err)
+	}
+	if !sampledTo { // the loop ended early (cannot happen unless interrupted)
+		rtTo, genTo = sampler.Sample(), p.gen.Stats()
+	}
+	mEnd := perf.SampleMachine(sampler)
+
+	res := perf.Path{Name: p.name}
+	res.FillLatency(rec, o.Duration)
+	res.Sent = expected
+	res.Packets = genTo.Packets - genFrom.Packets
+	res.SendErrors = genTo.SendErrors - genFrom.SendErrors
+	if res.Received < res.Sent {
+		res.Lost = res.Sent - res.Received
+	}
+	res.LossEvents = m.lossSeqs
+	if p.stats != nil {
+		res.Recovered = p.stats()
+	}
+	res.Runtime = perf.RuntimeBetween(rtFrom, rtTo, p.scope)
+	if st := rec.Stats(); st.Underflow+st.Overflow > 0 {
+		p.notes = append(p.notes, fmt.Sprintf("%s: %d latencies below 1 ns and %d above 10 s were clamped into the histogram",
+			p.name, st.Underflow, st.Overflow))
+	}
+	if p.explain != nil {
+		p.notes = append(p.notes, p.explain()...)
+	}
+	if m.foreign > 0 {
+		p.notes = append(p.notes, fmt.Sprintf("%s: %d delivered messages carried no send stamp", p.name, m.foreign))
+	}
+	if lag := genTo.MaxLagNs; lag > int64(time.Millisecond) {
+		p.notes = append(p.notes, fmt.Sprintf("%s: the generator fell up to %s behind its schedule (its messages still carry their intended times)",
+			p.name, time.Duration(lag).Round(time.Microsecond)))
+	}
+	return res, perf.MachineBetween(mStart, mEnd), nil
+}
+
+func isClosed(c chan struct{}) bool {
+	select {
+	case <-c:
+		return true
+	default:
+		return false
+	}
+}
+
+// spin is the low-latency load agent: on one pinned thread it sends what the
+// schedule says is due, runs the subscriber's receive path and drains the
+// consumer, in one loop that never blocks, until every expected message has
+// arrived or drainEnd passes.
+func spin(p *path, m *meter, expected uint64, drainEnd int64, cpu int, stop *atomic.Bool) error {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	if cpu >= 0 {
+		if err := affinity.Pin(cpu); err != nil {
+			return fmt.Errorf("pin load agent to cpu %d: %w", cpu, err)
+		}
+	}
+	for {
+		now := clock.Nanotime()
+		_, _ = p.gen.DoWork(now) // send errors are counted in its stats; the schedule goes on
+		if _, err := p.sub.DoWork(now); err != nil {
+			return err
+		}
+		for {
+			b := p.con.Poll(consumerBatch)
+			if len(b) == 0 {
+				break
+			}
+			m.consume(b, clock.Nanotime())
+		}
+		if p.gen.Done() && uint64(m.count) >= expected {
+			return nil
+		}
+		if now-drainEnd >= 0 || stop.Load() {
+			return nil
+		}
+	}
+}
