@@ -84,6 +84,11 @@ func (c *Channel) RequestAddr() netip.AddrPort {
 // Session returns the channel's MoldUDP64 session.
 func (c *Channel) Session() decode.Session { return c.session }
 
+// NextSequence returns the sequence the channel's next message will get.
+// Use it on the worker's thread (or when the worker is not running); other
+// goroutines use Stats().NextSeq.
+func (c *Channel) NextSequence() uint64 { return c.hist.Next() }
+
 // History returns the channel's history. Use it only on the worker's thread
 // (or when the worker is not running).
 func (c *Channel) History() *History { return c.hist }

@@ -198,3 +198,29 @@ func TestRateLimiter(t *testing.T) {
 		t.Fatalf("third requester after refill: ok %v full %v", ok, full)
 	}
 }
+
+// TestConfigRoundTrip encodes the default config as TOML (what the daemon's
+// -print-config does) and decodes it back to the same valid config.
+func TestConfigRoundTrip(t *testing.T) {
+	var b strings.Builder
+	d := publish.DefaultConfig()
+	if err := toml.NewEncoder(&b).Encode(d); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`early = "1ms"`, `grace = "2s"`, "loop = true", `group = "239.255.0.4:31104"`} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("encoded default lacks %s:\n%s", want, b.String())
+		}
+	}
+	var c publish.Config
+	if _, err := toml.Decode(b.String(), &c); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if c.Heartbeat != d.Heartbeat || c.Retransmit.Linger != d.Retransmit.Linger || *c.Loop != *d.Loop ||
+		len(c.Channels) != 4 || c.Channels[2] != d.Channels[2] || c.History != d.History {
+		t.Fatalf("round trip changed the config:\n%+v\n%+v", c, d)
+	}
+}
