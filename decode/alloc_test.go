@@ -60,10 +60,32 @@ func TestAllocs(t *testing.T) {
 			for _, p := range pkts[:3] {
 				var pk decode.Packet
 				_ = pk.Wrap(p)
-				for it := pk.Messages(); it.Next(); {
+				it := pk.Messages() // before the loop: see the MessageIterator doc
+				for it.Next() {
 					typ, _ := decode.ValidateITCH(it.Message())
 					k, _ := decode.InstrumentKey(decode.FormatITCH, it.Message())
 					sink += uint64(typ) + uint64(k)
+				}
+			}
+		}},
+		{"range All", func() {
+			var a decode.AddOrder
+			for _, p := range pkts[:3] {
+				var pk decode.Packet
+				_ = pk.Wrap(p)
+				for seq, m := range pk.All() {
+					if a.Wrap(m) == nil {
+						sink += seq + a.OrderRef()
+					}
+				}
+			}
+		}},
+		{"for-clause iterator, reused Packet", func() {
+			var pk decode.Packet
+			for _, p := range pkts[:3] {
+				_ = pk.Wrap(p)
+				for it := pk.Messages(); it.Next(); {
+					sink += it.Sequence() + uint64(len(it.Message()))
 				}
 			}
 		}},

@@ -264,3 +264,146 @@ func TestSplitPacketBIST(t *testing.T) {
 		t.Fatalf("restored last packet: %v next %d", err, p.NextSequence())
 	}
 }
+
+func TestPacketAll(t *testing.T) {
+	sess := mustSession(t, "ALL")
+	msgs := [][]byte{[]byte("a"), []byte("bb"), {}, []byte("dddd")}
+	var p decode.Packet
+	if err := p.Wrap(buildPacket(sess, 100, 4, msgs...)); err != nil {
+		t.Fatal(err)
+	}
+	i := 0
+	for seq, m := range p.All() {
+		if seq != uint64(100+i) || !bytes.Equal(m, msgs[i]) || cap(m) != len(m) {
+			t.Fatalf("message %d: seq %d %q cap %d", i, seq, m, cap(m))
+		}
+		i++
+	}
+	if i != 4 {
+		t.Fatalf("All yielded %d", i)
+	}
+	i = 0
+	for range p.All() {
+		i++
+		if i == 2 {
+			break
+		}
+	}
+	if i != 2 {
+		t.Fatal("break")
+	}
+	for _, b := range [][]byte{
+		decode.AppendPacketHeader(nil, sess, 5, 0),
+		decode.AppendPacketHeader(nil, sess, 5, decode.EndOfSessionCount),
+	} {
+		if err := p.Wrap(b); err != nil {
+			t.Fatal(err)
+		}
+		for range p.All() {
+			t.Fatal("heartbeat/end of session yields a message")
+		}
+	}
+	var zero decode.Packet
+	for range zero.All() {
+		t.Fatal("zero Packet yields a message")
+	}
+	if it := zero.Messages(); it.Next() || it.Message() != nil && len(it.Message()) != 0 {
+		t.Fatal("zero Packet iterates")
+	}
+}
+
+// TestIteratorBufferChanged: a buffer rewritten after Wrap (a misuse) never
+// makes the iterators panic. Small packets iterate by the offsets Wrap
+// recorded; packets of more than 128 messages walk the length prefixes, yield
+// nil for a message that now runs past the end, and stop.
+func TestIteratorBufferChanged(t *testing.T) {
+	sess := mustSession(t, "CHG")
+	for _, n := range []int{2, 200} {
+		msgs := make([][]byte, n)
+		for i := range msgs {
+			msgs[i] = []byte("abc")
+		}
+		b := buildPacket(sess, 1, uint16(n), msgs...)
+		var p decode.Packet
+		if err := p.Wrap(b); err != nil {
+			t.Fatal(err)
+		}
+		b[20], b[21] = 0xff, 0xff // first length now runs far past the end
+		got, gotAll, nils := 0, 0, 0
+		for it := p.Messages(); it.Next(); {
+			if it.Message() == nil {
+				nils++
+			}
+			got++
+		}
+		for _, m := range p.All() {
+			if m == nil {
+				nils++
+			}
+			gotAll++
+		}
+		want, wantNils := n, 0
+		if n > 128 {
+			want, wantNils = 1, 2
+		}
+		if nils != wantNils {
+			t.Fatalf("%d messages: %d nil messages, want %d", n, nils, wantNils)
+		}
+		if got != want || gotAll != want {
+			t.Fatalf("%d messages: iterated %d / %d, want %d", n, got, gotAll, want)
+		}
+	}
+}
+
+// TestLargePacket covers packets too large for Wrap's offset index.
+func TestLargePacket(t *testing.T) {
+	sess := mustSession(t, "BIG")
+	for _, n := range []int{127, 128, 129, 1000} {
+		msgs := make([][]byte, n)
+		for i := range msgs {
+			msgs[i] = []byte{byte(i), byte(i >> 8)}
+		}
+		var p decode.Packet
+		if err := p.Wrap(buildPacket(sess, 1, uint16(n), msgs...)); err != nil {
+			t.Fatal(err)
+		}
+		i := 0
+		for it := p.Messages(); it.Next(); i++ {
+			if !bytes.Equal(it.Message(), msgs[i]) || it.Sequence() != uint64(i+1) {
+				t.Fatalf("n=%d message %d", n, i)
+			}
+		}
+		j := 0
+		for seq, m := range p.All() {
+			if !bytes.Equal(m, msgs[j]) || seq != uint64(j+1) {
+				t.Fatalf("n=%d All message %d", n, j)
+			}
+			j++
+		}
+		if i != n || j != n {
+			t.Fatalf("n=%d: iterated %d, All %d", n, i, j)
+		}
+		// The same errors on both paths.
+		bad := buildPacket(sess, 1, uint16(n+1), msgs...)
+		if err := p.Wrap(bad); !errors.Is(err, decode.ErrMissingMessages) {
+			t.Fatalf("n=%d: %v", n, err)
+		}
+		bad = append(buildPacket(sess, 1, uint16(n), msgs...), 0)
+		if err := p.Wrap(bad); !errors.Is(err, decode.ErrTrailingBytes) {
+			t.Fatalf("n=%d: %v", n, err)
+		}
+	}
+	// A datagram over 64 KiB (not UDP, but Wrap takes any slice).
+	big := make([]byte, 40000)
+	var p decode.Packet
+	if err := p.Wrap(buildPacket(sess, 1, 2, big, big[:30010])); err != nil || p.MessageCount() != 2 {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, m := range p.All() {
+		n += len(m)
+	}
+	if n != 70010 {
+		t.Fatalf("read %d bytes", n)
+	}
+}
