@@ -5,6 +5,7 @@ import (
 	"net/netip"
 
 	"mdcast/decode"
+	"mdcast/internal/clock"
 	"mdcast/internal/lossinject"
 	"mdcast/internal/udpsock"
 	"mdcast/ring"
@@ -100,7 +101,7 @@ func (l *line) read(r *Receiver) (int, error) {
 	if n == 0 {
 		return 0, err
 	}
-	now := r.now()
+	now := clock.Nanotime() // after the syscall: the receive time, not the loop's
 	var bytes, packets, messages uint64
 	pk := &r.pk
 	for i := 0; i < n; i++ {

@@ -8,7 +8,6 @@ import (
 	"os"
 
 	"mdcast/decode"
-	"mdcast/internal/clock"
 	"mdcast/ring"
 )
 
@@ -28,7 +27,6 @@ type Receiver struct {
 	arb   *arbiter
 	pool  *ring.Pool
 	pk    decode.Packet // view reused for every datagram
-	now   func() int64
 
 	cfg      Config
 	counters Counters
@@ -62,7 +60,7 @@ func New(cfg Config, pool *ring.Pool, out Output) (*Receiver, error) {
 			return nil, fmt.Errorf("feed: %w", err)
 		}
 	}
-	r := &Receiver{pool: pool, cfg: cfg, now: clock.Nanotime, log: slog.Default().With("feed", cfg.Name)}
+	r := &Receiver{pool: pool, cfg: cfg, log: slog.Default().With("feed", cfg.Name)}
 	ac := arbiterConfig{
 		out:          out,
 		counters:     &r.counters,
