@@ -1,7 +1,6 @@
 package ring
 
 import (
-	"runtime"
 	"sync"
 	"testing"
 )
@@ -13,9 +12,9 @@ import (
 // run. Key: SP/MP = one or two producers; Batch = 16 items per claim and
 // a consumer that drains up to 16 per call.
 //
-// Both sides spin on a full or empty ring (procyield, the hint BusySpin
-// uses): with GOMAXPROCS >= 2 each goroutine keeps its own core, which is
-// how a pinned agent runs. Channel sides block in the runtime as channels do.
+// Ring sides wait on a full or empty ring with an IdleStrategy, run once
+// with each of idlers; channel sides block in the runtime as channels do.
+// Compare ratios within one run: the machine is shared.
 
 const (
 	benchCap   = 1024
@@ -26,32 +25,64 @@ var sinkPacket *Packet // results stored here so the work is not optimised away
 
 func benchPacket() *Packet { return &Packet{Buf: make([]byte, 64)} }
 
-// BenchmarkSPSC: one producer Offers single items, the consumer Polls one
-// at a time.
-func BenchmarkSPSC(b *testing.B) {
+// idlers are the wait strategies the ring benchmarks run under: BusySpin
+// is how a pinned agent on a core of its own waits; Backoff (the runner's
+// default: spin, yield, then sleep) gives the CPU back, which is what keeps
+// a two-goroutine benchmark sane when the machine is oversubscribed and a
+// spinning side would burn its time slice waiting for a descheduled peer.
+var idlers = []struct {
+	name string
+	new  func() IdleStrategy
+}{
+	{"BusySpin", func() IdleStrategy { return BusySpin{} }},
+	{"Backoff", func() IdleStrategy { return NewBackoff(0, 0, 0, 0) }},
+}
+
+// benchSPSC hands b.N items through an SPSC ring, batch per OfferBatch
+// (1 = Offer) and up to batch per Poll.
+func benchSPSC(b *testing.B, batch int, newIdle func() IdleStrategy) {
 	b.ReportAllocs()
 	r, _ := NewSPSC[*Packet](benchCap)
 	pk := benchPacket()
 	n := b.N
 	go func() {
-		for i := 0; i < n; i++ {
-			for !r.Offer(pk) {
-				procyield(1)
+		idle := newIdle()
+		items := make([]*Packet, batch)
+		for i := range items {
+			items[i] = pk
+		}
+		for sent := 0; sent < n; {
+			var k int
+			if batch == 1 {
+				k = btoi(r.Offer(pk))
+			} else {
+				k = r.OfferBatch(items[:min(batch, n-sent)])
 			}
+			sent += k
+			idle.Idle(k)
 		}
 	}()
-	var dst [1]*Packet
+	idle := newIdle()
+	dst := make([]*Packet, batch)
 	var last *Packet
 	b.ResetTimer()
 	for got := 0; got < n; {
-		if r.Poll(dst[:]) == 0 {
-			procyield(1)
-			continue
+		k := r.Poll(dst)
+		if k > 0 {
+			last = dst[k-1]
 		}
-		last = dst[0]
-		got++
+		got += k
+		idle.Idle(k)
 	}
 	sinkPacket = last
+}
+
+// BenchmarkSPSC: one producer Offers single items, the consumer Polls one
+// at a time.
+func BenchmarkSPSC(b *testing.B) {
+	for _, id := range idlers {
+		b.Run(id.name, func(b *testing.B) { benchSPSC(b, 1, id.new) })
+	}
 }
 
 // BenchmarkChan is BenchmarkSPSC's baseline: a buffered channel.
@@ -76,36 +107,9 @@ func BenchmarkChan(b *testing.B) {
 // BenchmarkSPSCBatch: the producer offers 16 items per OfferBatch, the
 // consumer drains up to 16 per Poll.
 func BenchmarkSPSCBatch(b *testing.B) {
-	b.ReportAllocs()
-	r, _ := NewSPSC[*Packet](benchCap)
-	pk := benchPacket()
-	n := b.N
-	go func() {
-		batch := make([]*Packet, benchBatch)
-		for i := range batch {
-			batch[i] = pk
-		}
-		for sent := 0; sent < n; {
-			k := r.OfferBatch(batch[:min(benchBatch, n-sent)])
-			if k == 0 {
-				procyield(1)
-			}
-			sent += k
-		}
-	}()
-	var dst [benchBatch]*Packet
-	var last *Packet
-	b.ResetTimer()
-	for got := 0; got < n; {
-		k := r.Poll(dst[:])
-		if k == 0 {
-			procyield(1)
-			continue
-		}
-		last = dst[k-1]
-		got += k
+	for _, id := range idlers {
+		b.Run(id.name, func(b *testing.B) { benchSPSC(b, benchBatch, id.new) })
 	}
-	sinkPacket = last
 }
 
 // BenchmarkChanBatch is BenchmarkSPSCBatch's baseline: the producer sends
@@ -155,9 +159,9 @@ func btoi(b bool) int {
 	return 0
 }
 
-// BenchmarkMPSC: two producers Offer single items, one consumer drains up
-// to 16 per Poll.
-func BenchmarkMPSC(b *testing.B) {
+// benchMPSC hands b.N items from two producers through an MPSC ring, batch
+// per OfferBatch (1 = Offer); the consumer drains up to 16 per Poll.
+func benchMPSC(b *testing.B, batch int, newIdle func() IdleStrategy) {
 	b.ReportAllocs()
 	r, _ := NewMPSC[*Packet](benchCap)
 	pk := benchPacket()
@@ -166,66 +170,52 @@ func BenchmarkMPSC(b *testing.B) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for i := share(b.N, p, mpscProducers); i > 0; i-- {
-				for !r.Offer(pk) {
-					runtime.Gosched()
+			idle := newIdle()
+			items := make([]*Packet, batch)
+			for i := range items {
+				items[i] = pk
+			}
+			for left := share(b.N, p, mpscProducers); left > 0; {
+				var k int
+				if batch == 1 {
+					k = btoi(r.Offer(pk))
+				} else {
+					k = r.OfferBatch(items[:min(batch, left)])
 				}
+				left -= k
+				idle.Idle(k)
 			}
 		}()
 	}
+	idle := newIdle()
 	var dst [benchBatch]*Packet
 	var last *Packet
 	b.ResetTimer()
 	for got := 0; got < b.N; {
 		k := r.Poll(dst[:])
-		if k == 0 {
-			procyield(1)
-			continue
+		if k > 0 {
+			last = dst[k-1]
 		}
-		last = dst[k-1]
 		got += k
+		idle.Idle(k)
 	}
 	wg.Wait()
 	sinkPacket = last
 }
 
+// BenchmarkMPSC: two producers Offer single items, one consumer drains up
+// to 16 per Poll.
+func BenchmarkMPSC(b *testing.B) {
+	for _, id := range idlers {
+		b.Run(id.name, func(b *testing.B) { benchMPSC(b, 1, id.new) })
+	}
+}
+
 // BenchmarkMPSCBatch: two producers offer 16 items per OfferBatch.
 func BenchmarkMPSCBatch(b *testing.B) {
-	b.ReportAllocs()
-	r, _ := NewMPSC[*Packet](benchCap)
-	pk := benchPacket()
-	var wg sync.WaitGroup
-	for p := range mpscProducers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			batch := make([]*Packet, benchBatch)
-			for i := range batch {
-				batch[i] = pk
-			}
-			for left := share(b.N, p, mpscProducers); left > 0; {
-				k := r.OfferBatch(batch[:min(benchBatch, left)])
-				if k == 0 {
-					runtime.Gosched()
-				}
-				left -= k
-			}
-		}()
+	for _, id := range idlers {
+		b.Run(id.name, func(b *testing.B) { benchMPSC(b, benchBatch, id.new) })
 	}
-	var dst [benchBatch]*Packet
-	var last *Packet
-	b.ResetTimer()
-	for got := 0; got < b.N; {
-		k := r.Poll(dst[:])
-		if k == 0 {
-			procyield(1)
-			continue
-		}
-		last = dst[k-1]
-		got += k
-	}
-	wg.Wait()
-	sinkPacket = last
 }
 
 // BenchmarkChanMP is the MPSC baseline: two producers send on one channel.
@@ -248,9 +238,10 @@ func BenchmarkChanMP(b *testing.B) {
 	sinkPacket = last
 }
 
-// BenchmarkPool measures Get and Release on the owner goroutine, and a
-// release on another goroutine through an SPSC ring (the feed-to-worker
-// pattern).
+// BenchmarkPool measures Get and Release on the owner goroutine, and Get
+// on the owner with the release on another goroutine that receives the
+// packet through an SPSC ring (the feed-to-worker pattern; both sides wait
+// with Backoff).
 func BenchmarkPool(b *testing.B) {
 	b.Run("GetRelease", func(b *testing.B) {
 		b.ReportAllocs()
@@ -267,24 +258,25 @@ func BenchmarkPool(b *testing.B) {
 		n := b.N
 		go func() {
 			defer close(done)
+			idle := NewBackoff(0, 0, 0, 0)
 			var dst [benchBatch]*Packet
 			for got := 0; got < n; {
 				k := r.Poll(dst[:])
-				if k == 0 {
-					procyield(1)
-				}
 				for _, pk := range dst[:k] {
 					pk.Release()
 				}
 				got += k
+				idle.Idle(k)
 			}
 		}()
+		idle := NewBackoff(0, 0, 0, 0)
 		b.ResetTimer()
 		for i := 0; i < n; i++ {
 			pk := p.Get()
 			for !r.Offer(pk) {
-				procyield(1)
+				idle.Idle(0)
 			}
+			idle.Idle(1)
 		}
 		<-done
 		b.StopTimer()
