@@ -326,7 +326,69 @@ func TestPcapErrors(t *testing.T) {
 	if _, _, err2 := r.Next(); err2 != err {
 		t.Fatalf("error not sticky: %v", err2)
 	}
+	// A record whose capture length exceeds its original length.
+	bad := binary.LittleEndian.AppendUint32(nil, 0xa1b2c3d4)
+	bad = binary.LittleEndian.AppendUint16(bad, 2)
+	bad = binary.LittleEndian.AppendUint16(bad, 4)
+	bad = append(bad, make([]byte, 8)...)              // thiszone, sigfigs
+	bad = binary.LittleEndian.AppendUint32(bad, 65535) // snaplen
+	bad = binary.LittleEndian.AppendUint32(bad, 1)     // Ethernet
+	bad = append(bad, make([]byte, 8)...)              // ts
+	bad = binary.LittleEndian.AppendUint32(bad, 10)    // caplen
+	bad = binary.LittleEndian.AppendUint32(bad, 5)     // len
+	bad = append(bad, make([]byte, 10)...)
+	r, err = capture.NewPcapReader(bytes.NewReader(bad))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := r.Next(); !errors.Is(err, capture.ErrCorrupt) {
+		t.Fatalf("caplen > len: %v, want ErrCorrupt", err)
+	}
 	if _, err := capture.OpenPcap(binaryFilePath); !errors.Is(err, capture.ErrFormat) {
 		t.Fatalf("BinaryFILE opened as pcap: %v", err)
+	}
+}
+
+// TestPcapLinkTypes reads the same datagram behind raw IPv4, Linux cooked
+// (SLL and SLL2) headers, and skips a link type it does not know.
+func TestPcapLinkTypes(t *testing.T) {
+	eth := frame(t, 0, layers.EthernetTypeIPv4, layers.IPProtocolUDP, 0, []byte("payload"))
+	ip := eth[14:]
+	sll := append([]byte{0, 0, 0, 1, 0, 6, 2, 0, 0, 0, 0, 1, 0, 0, 0x08, 0x00}, ip...)
+	sll2 := append([]byte{0x08, 0x00, 0, 0, 0, 0, 0, 1, 0, 1, 0, 6, 2, 0, 0, 0, 0, 1, 0, 0}, ip...)
+	for _, c := range []struct {
+		name string
+		link layers.LinkType
+		data []byte
+		want capture.Stats
+	}{
+		{"raw", layers.LinkTypeRaw, ip, capture.Stats{Frames: 1, Datagrams: 1}},
+		{"ipv4", layers.LinkTypeIPv4, ip, capture.Stats{Frames: 1, Datagrams: 1}},
+		{"sll", layers.LinkTypeLinuxSLL, sll, capture.Stats{Frames: 1, Datagrams: 1}},
+		{"sll2", layers.LinkType(276), sll2, capture.Stats{Frames: 1, Datagrams: 1}},
+		{"802.11", layers.LinkTypeIEEE802_11, eth, capture.Stats{Frames: 1, LinkType: 1}},
+	} {
+		var buf bytes.Buffer
+		w := pcapgo.NewWriter(&buf)
+		if err := w.WriteFileHeader(65535, c.link); err != nil {
+			t.Fatal(err)
+		}
+		if err := w.WritePacket(gopacket.CaptureInfo{Timestamp: time.Unix(1, 0), CaptureLength: len(c.data), Length: len(c.data)}, c.data); err != nil {
+			t.Fatal(err)
+		}
+		r, err := capture.NewPcapReader(&buf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pl, _, err := r.Next()
+		if c.want.Datagrams == 1 {
+			if err != nil || string(pl) != "payload" {
+				t.Fatalf("%s: %q, %v", c.name, pl, err)
+			}
+			_, _, err = r.Next()
+		}
+		if err != io.EOF || r.Stats() != c.want {
+			t.Fatalf("%s: %v, stats %+v", c.name, err, r.Stats())
+		}
 	}
 }
