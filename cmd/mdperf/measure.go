@@ -40,7 +40,8 @@ type path struct {
 // the messages still in flight. It returns the path's result and how busy
 // the machine was meanwhile.
 func measure(ctx context.Context, p *path, o *options, loadCPU int) (perf.Path, perf.Machine, error) {
-	rec, err := perf.NewRecorder(perf.RecorderConfig{Interval: o.interval(), Span: o.Duration})
+	// The series also covers the drain, so late arrivals show on the charts.
+	rec, err := perf.NewRecorder(perf.RecorderConfig{Interval: o.interval(), Span: o.Duration + o.Drain})
 	if err != nil {
 		return perf.Path{}, perf.Machine{}, err
 	}
@@ -57,6 +58,7 @@ func measure(ctx context.Context, p *path, o *options, loadCPU int) (perf.Path, 
 	m := newMeter(rec, p.gen.Stamp(), from, to)
 	rec.Reset(from)
 	drainEnd := to + int64(o.Drain)
+	ed := &edges{sampler: sampler, gen: p.gen, from: from, to: to}
 
 	// stop ends the load agent (low-latency) or, through runCtx, the
 	// generator and consumer goroutines (default).
@@ -70,7 +72,7 @@ func measure(ctx context.Context, p *path, o *options, loadCPU int) (perf.Path, 
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			done <- spin(p, m, expected, drainEnd, loadCPU, &stop)
+			done <- spin(p, m, ed, expected, drainEnd, loadCPU, &stop)
 		}()
 	} else {
 		if err := p.sub.Start(); err != nil {
@@ -93,11 +95,8 @@ func measure(ctx context.Context, p *path, o *options, loadCPU int) (perf.Path, 
 		wg.Wait()
 	}
 
-	// The main goroutine samples the runtime at the window's edges, prints
-	// progress, and (default profile) decides when the path has drained.
-	var rtFrom, rtTo perf.RuntimeSample
-	var genFrom, genTo perf.GeneratorStats
-	sampledFrom, sampledTo := false, false
+	// The main goroutine prints progress and, in the default profile,
+	// samples the window's edges and decides when the path has drained.
 	nextProgress := start + int64(time.Second)
 	var lastTotal uint64
 	lastNs := start
@@ -106,11 +105,8 @@ func measure(ctx context.Context, p *path, o *options, loadCPU int) (perf.Path, 
 	finished := false
 	for !finished {
 		now := clock.Nanotime()
-		if !sampledFrom && now >= from {
-			rtFrom, genFrom, sampledFrom = sampler.Sample(), p.gen.Stats(), true
-		}
-		if !sampledTo && now >= to {
-			rtTo, genTo, sampledTo = sampler.Sample(), p.gen.Stats(), true
+		if o.Profile != profileLowLatency {
+			ed.check(now)
 		}
 		if now >= nextProgress {
 			total := m.pubTotal.Load()
@@ -138,7 +134,7 @@ func measure(ctx context.Context, p *path, o *options, loadCPU int) (perf.Path, 
 			default:
 			}
 		} else {
-			drained := sampledTo && isClosed(genDone) && uint64(m.pubCount.Load()) >= expected
+			drained := ed.sampledTo && isClosed(genDone) && uint64(m.pubCount.Load()) >= expected
 			if drained || now-drainEnd >= 0 {
 				finished = true
 				continue
@@ -150,9 +146,9 @@ func measure(ctx context.Context, p *path, o *options, loadCPU int) (perf.Path, 
 		}
 		// Sleep until the next edge, the next progress line, or 5 ms.
 		wake := nextProgress
-		if !sampledFrom && from < wake {
+		if from < wake && now < from {
 			wake = from
-		} else if !sampledTo && to < wake {
+		} else if to < wake && now < to {
 			wake = to
 		}
 		d := min(time.Duration(wake-clock.Nanotime()), 5*time.Millisecond)
@@ -167,9 +163,8 @@ func measure(ctx context.Context, p *path, o *options, loadCPU int) (perf.Path, 
 	if err != nil {
 		return perf.Path{}, perf.Machine{}, fmt.Errorf("%s: %w", p.name, err)
 	}
-	if !sampledTo { // the loop ended early (cannot happen unless interrupted)
-		rtTo, genTo = sampler.Sample(), p.gen.Stats()
-	}
+	ed.check(max(clock.Nanotime(), to)) // after an early end, sample now
+	genFrom, genTo := ed.genFrom, ed.genTo
 	mEnd := perf.SampleMachine(sampler)
 
 	res := perf.Path{Name: p.name}
@@ -184,7 +179,7 @@ func measure(ctx context.Context, p *path, o *options, loadCPU int) (perf.Path, 
 	if p.stats != nil {
 		res.Recovered = p.stats()
 	}
-	res.Runtime = perf.RuntimeBetween(rtFrom, rtTo, p.scope)
+	res.Runtime = perf.RuntimeBetween(ed.rtFrom, ed.rtTo, p.scope)
 	if st := rec.Stats(); st.Underflow+st.Overflow > 0 {
 		p.notes = append(p.notes, fmt.Sprintf("%s: %d latencies below 1 ns and %d above 10 s were clamped into the histogram",
 			p.name, st.Underflow, st.Overflow))
@@ -215,7 +210,7 @@ func isClosed(c chan struct{}) bool {
 // schedule says is due, runs the subscriber's receive path and drains the
 // consumer, in one loop that never blocks, until every expected message has
 // arrived or drainEnd passes.
-func spin(p *path, m *meter, expected uint64, drainEnd int64, cpu int, stop *atomic.Bool) error {
+func spin(p *path, m *meter, ed *edges, expected uint64, drainEnd int64, cpu int, stop *atomic.Bool) error {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 	if cpu >= 0 {
@@ -225,6 +220,7 @@ func spin(p *path, m *meter, expected uint64, drainEnd int64, cpu int, stop *ato
 	}
 	for {
 		now := clock.Nanotime()
+		ed.check(now)
 		_, _ = p.gen.DoWork(now) // send errors are counted in its stats; the schedule goes on
 		if _, err := p.sub.DoWork(now); err != nil {
 			return err
@@ -242,5 +238,29 @@ func spin(p *path, m *meter, expected uint64, drainEnd int64, cpu int, stop *ato
 		if now-drainEnd >= 0 || stop.Load() {
 			return nil
 		}
+	}
+}
+
+// edges samples the process counters and the generator's at the measured
+// window's edges. It belongs to whoever runs the clock: the load agent in the
+// low-latency profile (where the main goroutine may wait for a CPU), the
+// main goroutine otherwise.
+type edges struct {
+	sampler                *perf.Sampler
+	gen                    *perf.Generator
+	from, to               int64
+	rtFrom, rtTo           perf.RuntimeSample
+	genFrom, genTo         perf.GeneratorStats
+	sampledFrom, sampledTo bool
+}
+
+// check takes the samples whose edge nowNs has reached. Sampling does not
+// allocate (perf.Sampler), so it does not show in the window it measures.
+func (e *edges) check(nowNs int64) {
+	if !e.sampledFrom && nowNs-e.from >= 0 {
+		e.rtFrom, e.genFrom, e.sampledFrom = e.sampler.Sample(), e.gen.Stats(), true
+	}
+	if !e.sampledTo && nowNs-e.to >= 0 {
+		e.rtTo, e.genTo, e.sampledTo = e.sampler.Sample(), e.gen.Stats(), true
 	}
 }

@@ -118,3 +118,10 @@ func parseRates(s string) ([]float64, error) {
 	}
 	return rates, nil
 }
+
+// say prints a line of progress, when progress is wanted.
+func (o *options) say(format string, args ...any) {
+	if o.Progress != nil {
+		fmt.Fprintf(o.Progress, format+"\n", args...)
+	}
+}

@@ -154,7 +154,7 @@ func runOnce(ctx context.Context, o *options) (*runResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	fmt.Fprintf(os.Stderr, "%s: %s msg/s for %v after %v warm-up, profile %s\n", dp.name, group(uint64(o.Rate)), o.Duration, o.Warmup, o.Profile)
+	o.say("%s: %s msg/s for %v after %v warm-up, profile %s", dp.name, group(uint64(o.Rate)), o.Duration, o.Warmup, o.Profile)
 	var mach perf.Machine
 	res.daemonRec, rep.Path, mach, err = measurePath(ctx, dp, o, e.loadCPU)
 	rep.Notes = append(rep.Notes, dp.notes...)
@@ -170,7 +170,7 @@ func runOnce(ctx context.Context, o *options) (*runResult, error) {
 		if err != nil {
 			return nil, err
 		}
-		fmt.Fprintf(os.Stderr, "%s: same load straight to a multicast group\n", bp.name)
+		o.say("%s: same load straight to a multicast group", bp.name)
 		var base perf.Path
 		res.baseRec, base, _, err = measurePath(ctx, bp, o, e.loadCPU)
 		rep.Notes = append(rep.Notes, bp.notes...)

@@ -59,7 +59,7 @@ func cmdSweep(ctx context.Context, args []string) error {
 		}
 		lossy := sw.Add(res.report)
 		st := sw.Steps[len(sw.Steps)-1]
-		fmt.Fprintf(os.Stderr, "== rate %s: achieved %s msg/s, lost %d, p50 %s p99 %s (baseline p50 %s p99 %s)\n\n",
+		o.say("== rate %s: achieved %s msg/s, lost %d, p50 %s p99 %s (baseline p50 %s p99 %s)\n",
 			group(uint64(rate)), group(uint64(st.AchievedRate)), st.Lost, micros(st.Latency.P50), micros(st.Latency.P99),
 			baseMicros(st.Baseline, false), baseMicros(st.Baseline, true))
 		if lossy && !keepGoing {
