@@ -21,7 +21,7 @@ import (
 // group, keeps every message as history and answers re-requests from it on a
 // unicast socket (one downstream packet per request, as the daemon does).
 type testPub struct {
-	t       testing.TB
+	t       tb
 	group   netip.AddrPort
 	send    *udpsock.Conn
 	req     *udpsock.Conn
@@ -39,11 +39,35 @@ type testPub struct {
 	done     chan struct{}
 }
 
+// tb is the part of testing.TB the publisher uses; examples pass exampleTB.
+type tb interface {
+	Helper()
+	Fatal(args ...any)
+	Skipf(format string, args ...any)
+	Errorf(format string, args ...any)
+	Cleanup(func())
+}
+
+// exampleTB lets Example functions use testPub: failures panic, cleanups
+// run at done.
+type exampleTB struct{ cleanups []func() }
+
+func (e *exampleTB) Helper()                      {}
+func (e *exampleTB) Fatal(args ...any)            { panic(fmt.Sprint(args...)) }
+func (e *exampleTB) Skipf(f string, args ...any)  { panic(fmt.Sprintf(f, args...)) }
+func (e *exampleTB) Errorf(f string, args ...any) { panic(fmt.Sprintf(f, args...)) }
+func (e *exampleTB) Cleanup(f func())             { e.cleanups = append(e.cleanups, f) }
+func (e *exampleTB) done() {
+	for i := len(e.cleanups) - 1; i >= 0; i-- {
+		e.cleanups[i]()
+	}
+}
+
 var groupSeq atomic.Uint32
 
 // testGroup returns a 239.255.x.y:port unlikely to collide with parallel
 // test processes: x from the pid, y from a counter, port ephemeral.
-func testGroup(t testing.TB) netip.AddrPort {
+func testGroup(t tb) netip.AddrPort {
 	n := groupSeq.Add(1)
 	pc, err := net.ListenPacket("udp4", "127.0.0.1:0")
 	if err != nil {
@@ -54,7 +78,7 @@ func testGroup(t testing.TB) netip.AddrPort {
 	return netip.AddrPortFrom(netip.AddrFrom4([4]byte{239, 255, byte(os.Getpid() % 250), byte(n%250 + 1)}), uint16(port))
 }
 
-func newTestPub(t testing.TB, session string) *testPub {
+func newTestPub(t tb, session string) *testPub {
 	t.Helper()
 	s, err := decode.MakeSession(session)
 	if err != nil {
