@@ -88,31 +88,33 @@ func TestHistoryByteBound(t *testing.T) {
 		t.Fatalf("only %d messages retained in 1000 bytes", h.Len())
 	}
 	// Eviction stopped as soon as the newest messages fit: with the
-	// previous message the span would have exceeded the arena, and a span
-	// of at most 1300 bytes holds at most two skipped tails (< 150 each).
+	// previous message the span would have exceeded the arena. The span
+	// holds each message's block (2 more bytes) and, being at most 1300
+	// bytes long, at most two skipped tails (< 152 each).
 	used := 0
 	for s := h.Oldest(); s < h.Next(); s++ {
-		used += size(s)
+		used += size(s) + 2
 	}
-	if older := size(h.Oldest() - 1); used+older <= 1000-300 {
+	if older := size(h.Oldest()-1) + 2; used+older <= 1000-304 {
 		t.Fatalf("evicted too much: %d bytes retained, the previous message of %d would fit", used, older)
 	}
 }
 
 func TestHistoryExactFit(t *testing.T) {
+	// Blocks of 2+23 bytes: four fill the 100-byte arena exactly.
 	h, _ := NewHistory(10, 100)
-	size := func(uint64) int { return 25 }
+	size := func(uint64) int { return 23 }
 	for s := uint64(1); s <= 4; s++ {
-		h.Append(msgOf(s, 25))
+		h.Append(msgOf(s, 23))
 	}
 	checkRetained(t, h, 1, 5, size)
-	h.Append(msgOf(5, 25)) // wraps to offset 0: evicts message 1 only
+	h.Append(msgOf(5, 23)) // wraps to offset 0: evicts message 1 only
 	checkRetained(t, h, 2, 6, size)
-	if !h.Append(msgOf(6, 100)) { // the whole arena
-		t.Fatal("a message as large as the arena was refused")
+	if !h.Append(msgOf(6, 98)) { // the whole arena
+		t.Fatal("a message filling the arena was refused")
 	}
-	checkRetained(t, h, 6, 7, func(uint64) int { return 100 })
-	if h.Append(make([]byte, 101)) {
+	checkRetained(t, h, 6, 7, func(uint64) int { return 98 })
+	if h.Append(make([]byte, 99)) {
 		t.Fatal("a message larger than the arena was stored")
 	}
 	if h.Next() != 7 {
@@ -120,20 +122,35 @@ func TestHistoryExactFit(t *testing.T) {
 	}
 }
 
-func TestHistoryAppendFramed(t *testing.T) {
-	h, _ := NewHistory(10, 1000)
+// framed returns the message area of a packet holding msgs.
+func framed(msgs ...[]byte) []byte {
 	var body []byte
-	for s := uint64(1); s <= 3; s++ {
-		m := msgOf(s, 10)
+	for _, m := range msgs {
 		body = binary.BigEndian.AppendUint16(body, uint16(len(m)))
 		body = append(body, m...)
 	}
-	h.appendFramed(body, 3)
-	checkRetained(t, h, 1, 4, func(uint64) int { return 10 })
-	h.appendFramed(body[:15], 3) // truncated: stores the whole messages only
-	if h.Next() != 5 {
-		t.Fatalf("next %d after a truncated area, want 5", h.Next())
+	return body
+}
+
+func TestHistoryAppendFramed(t *testing.T) {
+	h, _ := NewHistory(10, 100)
+	ten := func(uint64) int { return 10 }
+	h.appendFramed(framed(msgOf(1, 10), msgOf(2, 10), msgOf(3, 10)), 3)
+	checkRetained(t, h, 1, 4, ten)
+	h.appendFramed(framed(msgOf(4, 10), msgOf(5, 10))[:15], 2) // cut short: the whole message only
+	checkRetained(t, h, 1, 5, ten)
+	// 51 bytes used (the cut block reserved its 15): a 60-byte block does
+	// not fit before the end, starts again at offset 0 and so evicts every
+	// message stored before it.
+	h.appendFramed(framed(msgOf(5, 10), msgOf(6, 10), msgOf(7, 10), msgOf(8, 10), msgOf(9, 10)), 5)
+	checkRetained(t, h, 5, 10, ten)
+	// More messages than the count bound: stored one by one, newest kept.
+	var many [][]byte
+	for s := uint64(10); s < 10+12; s++ {
+		many = append(many, msgOf(s, 1))
 	}
+	h.appendFramed(framed(many...), len(many))
+	checkRetained(t, h, 12, 22, func(uint64) int { return 1 })
 }
 
 func TestHistoryAllocs(t *testing.T) {
