@@ -301,6 +301,20 @@ func BenchmarkUncontended(b *testing.B) {
 		}
 		sinkPacket = dst[0]
 	})
+	b.Run("SPSCBatch", func(b *testing.B) {
+		b.ReportAllocs()
+		r, _ := NewSPSC[*Packet](benchCap)
+		var src, dst [benchBatch]*Packet
+		for i := range src {
+			src[i] = pk
+		}
+		for b.Loop() {
+			r.OfferBatch(src[:])
+			r.Poll(dst[:])
+		}
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*benchBatch), "ns/item")
+		sinkPacket = dst[0]
+	})
 	b.Run("MPSC", func(b *testing.B) {
 		b.ReportAllocs()
 		r, _ := NewMPSC[*Packet](benchCap)

