@@ -373,21 +373,25 @@ func (g *Generator) Stats() GeneratorStats {
 }
 
 // Run drives the generator on the calling goroutine until ctx is done or
-// the Limit is sent, sleeping between due times (nothing spins: this is the
-// default profile's sender). It starts the schedule now unless Start was
-// called. Send errors are counted and do not stop it; a closed socket does.
+// the Limit is sent, sleeping between due times in clock_nanosleep on a
+// locked thread (nothing spins: this is the default profile's sender; see
+// pacer). It starts the schedule now unless Start was called. Send errors
+// are counted and do not stop it; a closed socket does.
 func (g *Generator) Run(ctx context.Context) error {
 	if !g.started {
 		g.Start(clock.Nanotime())
 	}
+	p := newPacer()
+	defer p.done()
 	for ctx.Err() == nil && !g.exhausted() {
 		if _, err := g.DoWork(clock.Nanotime()); errors.Is(err, net.ErrClosed) {
 			return err
 		}
-		wait := time.Duration(g.NextDue() - clock.Nanotime())
-		if wait > 0 {
-			time.Sleep(min(wait, runMaxSleep))
+		next := g.NextDue()
+		if limit := clock.Nanotime() + int64(runMaxSleep); next-limit > 0 {
+			next = limit // wake now and then to notice ctx
 		}
+		p.sleepUntil(next)
 	}
 	return nil
 }

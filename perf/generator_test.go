@@ -1,6 +1,7 @@
 package perf_test
 
 import (
+	"context"
 	"errors"
 	"math"
 	"net/netip"
@@ -326,5 +327,38 @@ func TestGeneratorAllocs(t *testing.T) {
 	}
 	if g.Sent() < 30000 {
 		t.Fatalf("sent only %d messages", g.Sent())
+	}
+}
+
+func TestGeneratorRun(t *testing.T) {
+	s := newSink(t)
+	g := newGenerator(t, perf.GeneratorConfig{Rate: 20_000, Dst: s.addr(), Limit: 200})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := g.Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if !g.Done() || g.Stats().Messages != 200 {
+		t.Fatalf("Run returned with %d messages sent", g.Stats().Messages)
+	}
+	seq := uint64(1)
+	for seq <= 200 {
+		p := s.read()
+		if p.Sequence() != seq {
+			t.Fatalf("datagram seq %d, want %d", p.Sequence(), seq)
+		}
+		checkQuotes(t, g, p, seq, p.MessageCount(), perf.DefaultInstruments)
+		seq += uint64(p.MessageCount())
+	}
+
+	// Without a limit, Run ends when its context does.
+	g2 := newGenerator(t, perf.GeneratorConfig{Rate: 1000, Dst: s.addr()})
+	ctx2, cancel2 := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel2()
+	if err := g2.Run(ctx2); err != nil {
+		t.Fatal(err)
+	}
+	if g2.Done() || g2.Stats().Messages == 0 {
+		t.Errorf("unlimited run: done %v after %d messages", g2.Done(), g2.Stats().Messages)
 	}
 }

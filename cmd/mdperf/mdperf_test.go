@@ -3,10 +3,15 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
+	"net/netip"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"mdcast/cmd/internal/daemon"
 	"mdcast/internal/mcasttest"
 	"mdcast/perf"
 )
@@ -196,5 +201,62 @@ func TestSweepStopsAtLoss(t *testing.T) {
 	}
 	if sw.MaxZeroLossRate != 2000 || sw.LossRate != 3000 {
 		t.Errorf("max zero-loss %g, loss at %g", sw.MaxZeroLossRate, sw.LossRate)
+	}
+}
+
+// TestRunAgainstRunningDaemon measures a daemon started separately from its
+// TOML file, as `mdperf run -daemon FILE` does for a running mdcastd.
+func TestRunAgainstRunningDaemon(t *testing.T) {
+	mcasttest.RequireLoopbackMulticast(t)
+	feedPort := mcasttest.FreeUDPPort(t)
+	g := mcasttest.Group(t)
+	toml := fmt.Sprintf(`
+[feed]
+[[feed.line]]
+name = "A"
+addr = "127.0.0.1:%d"
+
+[publish]
+grace = "100ms"
+[[publish.channel]]
+group = "%s"
+request_addr = "127.0.0.1:%d"
+
+[http]
+addr = "off"
+`, feedPort, netip.AddrPortFrom(g, mcasttest.FreeUDPPort(t)), mcasttest.FreeUDPPort(t))
+	file := filepath.Join(t.TempDir(), "mdcastd.toml")
+	if err := os.WriteFile(file, []byte(toml), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := daemon.Load(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := daemon.New(cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		d.Shutdown(ctx)
+	})
+	o := shortRun()
+	o.DaemonCfg = file
+	o.Baseline = true
+	res, err := runOnce(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := checkRun(t, o, res)
+	if !strings.Contains(r.CPU.Scope, "own process") {
+		t.Errorf("scope %q does not say the daemon's figures are not included", r.CPU.Scope)
+	}
+	if st := d.Stats(); st.Feed.EmittedMessages < uint64(o.Rate*(o.Duration+o.Warmup).Seconds()) {
+		t.Errorf("the daemon carried %d messages", st.Feed.EmittedMessages)
 	}
 }
