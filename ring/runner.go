@@ -66,9 +66,10 @@ func NewRunner(a Agent, cfg RunnerConfig) *Runner {
 }
 
 // Start starts the goroutine, locks and pins its thread as configured,
-// runs OnStart and returns its error (or a pinning error), after which the
-// loop is running. On error the runner has already stopped and run the
-// agent's OnClose. Start may be called once (ErrRunnerStarted otherwise).
+// runs OnStart and returns its error (or a pinning error); on nil the loop
+// is running. On error the goroutine has already ended (Done is closed):
+// after a failed OnStart it has run OnClose, after a failed pin it ran
+// neither. Start may be called once (ErrRunnerStarted otherwise).
 func (r *Runner) Start() error {
 	r.mu.Lock()
 	if r.started || r.closed {

@@ -239,3 +239,18 @@ func TestComposite(t *testing.T) {
 		t.Fatalf("OnStart error = %v, want it prefixed with the role", err)
 	}
 }
+
+func TestRunnerPinError(t *testing.T) {
+	a := newTestAgent("badcpu", 1)
+	r := NewRunner(a, RunnerConfig{CPU: 1 << 20})
+	if err := r.Start(); err == nil || !strings.Contains(err.Error(), "badcpu") {
+		t.Fatalf("Start with an impossible CPU = %v", err)
+	}
+	waitFor(t, r.Done(), "Done after a failed pin")
+	if a.started.Load() != 0 || a.closed.Load() != 0 {
+		t.Fatalf("started %d closed %d, want neither", a.started.Load(), a.closed.Load())
+	}
+	if err := r.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
