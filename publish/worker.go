@@ -22,6 +22,8 @@ const maxDrainPerWork = 256
 // pollBatch is how many input packets one Poll of the input ring takes.
 const pollBatch = 64
 
+var _ ring.Agent = (*Worker)(nil)
+
 // Worker is an agent (ring.Agent) publishing a set of channels: it routes
 // every input message to its channel, frames it into the channel's MoldUDP64
 // packet, sends finished packets with sendmmsg, keeps each channel's History,
