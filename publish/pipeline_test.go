@@ -152,3 +152,43 @@ func TestAllocs(t *testing.T) {
 		t.Fatalf("publish path not exercised: %+v", s)
 	}
 }
+
+// TestBlockIdleWakesOnRequest parks the worker's runner in poll(2) on the
+// worker's request sockets (ring.Block on FDs) with a park far longer than
+// the test's wait: a re-request must wake it and be answered.
+func TestBlockIdleWakesOnRequest(t *testing.T) {
+	h := newHarness(t, 2, func(c *publish.Config) {
+		c.Heartbeat = publish.HeartbeatConfig{Early: time.Hour, Idle: time.Hour}
+	})
+	h.offer(quote(1, 1), quote(1, 2), quote(1, 3))
+	h.work()
+	waker, err := ring.NewWaker()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer waker.Close()
+	if len(h.w.FDs()) != 2 {
+		t.Fatalf("FDs %v, want one per channel", h.w.FDs())
+	}
+	idle, err := ring.NewBlock(h.w.FDs(), waker, time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := ring.NewRunner(h.w, ring.RunnerConfig{Idle: idle, CPU: -1})
+	if err := r.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	// Once the runner has found no work it parks for up to a minute; only
+	// the request socket's readiness can wake it within recvTimeout.
+	q := newRequester(t, "127.0.0.1:0")
+	q.request(h.w.Channels()[1].RequestAddr(), h.w.Session(), 2, 2)
+	a := q.answer() // fails after recvTimeout, far less than the park
+	if a.Sequence() != 2 || a.MessageCount() != 2 {
+		t.Fatalf("answer %d messages at %d", a.MessageCount(), a.Sequence())
+	}
+	waker.Wake()
+	if err := r.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
