@@ -107,6 +107,24 @@ func TestBinaryFileITCH(t *testing.T) {
 				zeroCrossStocks[string(st.Trim())] = true
 				zeroCross++
 			}
+		case 'F':
+			var a decode.AddOrderMPID
+			if err := a.Wrap(m); err != nil {
+				t.Fatal(err)
+			}
+			if st := a.Stock(); !isSymbol(st) || (a.Side() != 'B' && a.Side() != 'S') || a.Price() == 0 {
+				t.Fatalf("implausible add %s", a.String())
+			}
+		case 'I':
+			var n decode.NOII
+			if err := n.Wrap(m); err != nil {
+				t.Fatal(err)
+			}
+			st := n.Stock()
+			if !isSymbol(st) || !bytes.ContainsRune([]byte("BSNOP"), rune(n.ImbalanceDirection())) ||
+				!bytes.ContainsRune([]byte("OCHA"), rune(n.CrossType())) {
+				t.Fatalf("implausible NOII %s", n.String())
+			}
 		case 'P':
 			var p decode.Trade
 			if err := p.Wrap(m); err != nil {
@@ -114,6 +132,9 @@ func TestBinaryFileITCH(t *testing.T) {
 			}
 			if p.OrderRef() == 0 {
 				zeroRefTrades++
+			}
+			if st := p.Stock(); !isSymbol(st) || (p.Side() != 'B' && p.Side() != 'S') {
+				t.Fatalf("implausible trade %s", p.String())
 			}
 		}
 	}
@@ -141,6 +162,21 @@ func TestBinaryFileITCH(t *testing.T) {
 	if tracking[0] != 874 || tracking[1] != 78 || tracking[2] != 47 || tracking[4] != 1 || len(tracking) != 4 {
 		t.Errorf("tracking numbers %v", tracking)
 	}
+}
+
+// isSymbol reports whether st looks like a NASDAQ symbol: upper-case
+// letters (and a few separators), space padded, not empty.
+func isSymbol(st decode.Stock) bool {
+	trimmed := st.Trim()
+	if len(trimmed) == 0 {
+		return false
+	}
+	for _, c := range trimmed {
+		if !(c >= 'A' && c <= 'Z' || c == '.' || c == '-' || c == '+' || c == '=') {
+			return false
+		}
+	}
+	return true
 }
 
 // TestSnippetPcap checks the MoldUDP64 capture of the same 1000 messages.
