@@ -4,6 +4,8 @@ package ring
 
 import (
 	"errors"
+	"math/rand/v2"
+	"runtime"
 	"testing"
 	"time"
 
@@ -150,5 +152,99 @@ func TestBlockNoLostWakeup(t *testing.T) {
 		case <-time.After(5 * time.Second):
 			t.Fatalf("item %d not consumed within 5s: lost wakeup", i)
 		}
+	}
+}
+
+// TestBlockNoLostWakeupMPSC streams items from two producers, each Offer
+// followed by Wake, into a consumer parked in a Block with a one-minute
+// maxPark; producers pause at random so the consumer keeps going through
+// arm, re-check and park. A lost wakeup would leave the last items
+// undelivered for a minute; the test allows ten seconds.
+func TestBlockNoLostWakeupMPSC(t *testing.T) {
+	const producers = 2
+	per := 20_000
+	if raceEnabled || testing.Short() {
+		per = 2_000
+	}
+	w := newWaker(t)
+	r, _ := NewMPSC[int](64)
+	done := make(chan int, 1)
+	go func() {
+		b, _ := NewBlock(nil, w, time.Minute)
+		dst := make([]int, 16)
+		got := 0
+		for got < producers*per {
+			n := r.Poll(dst)
+			got += n
+			b.Idle(n)
+		}
+		done <- got
+	}()
+	for p := range producers {
+		go func() {
+			rng := rand.New(rand.NewPCG(uint64(p), 1))
+			for i := range per {
+				for !r.Offer(i) {
+					runtime.Gosched()
+				}
+				w.Wake()
+				if rng.IntN(8) == 0 {
+					runtime.Gosched()
+				}
+			}
+		}()
+	}
+	select {
+	case got := <-done:
+		if got != producers*per {
+			t.Fatalf("got %d items, want %d", got, producers*per)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("items not consumed within 10s: lost wakeup")
+	}
+}
+
+// TestBlockArmRecheck drives both windows of the lost-wakeup argument by
+// hand on one goroutine, with a maxPark long enough that a park that
+// should not happen (or a wake that is lost) shows as a slow Idle.
+func TestBlockArmRecheck(t *testing.T) {
+	const maxPark = 3 * time.Second
+	quick := func(what string, f func()) {
+		t.Helper()
+		start := time.Now()
+		f()
+		if d := time.Since(start); d > maxPark/2 {
+			t.Fatalf("%s took %v: parked without a wake", what, d)
+		}
+	}
+	w := newWaker(t)
+	b, _ := NewBlock(nil, w, maxPark)
+	r, _ := NewSPSC[int](4)
+	dst := make([]int, 4)
+
+	// Window 1: the producer publishes after the consumer found the ring
+	// empty but before it armed; Wake sees it unarmed and does nothing.
+	if r.Poll(dst) != 0 {
+		t.Fatal("not empty")
+	}
+	r.Offer(1)
+	w.Wake()
+	quick("first idle call", func() { b.Idle(0) }) // must only arm
+	if r.Poll(dst) != 1 {                         // the re-check finds the item
+		t.Fatal("re-check missed the item")
+	}
+	b.Idle(1)
+
+	// Window 2: the producer publishes after the consumer armed and
+	// re-checked; Wake sees it armed and signals, so the park ends at once.
+	b.Idle(0) // arms
+	if r.Poll(dst) != 0 {
+		t.Fatal("not empty")
+	}
+	r.Offer(2)
+	w.Wake()
+	quick("park after a wake", func() { b.Idle(0) })
+	if r.Poll(dst) != 1 || dst[0] != 2 {
+		t.Fatal("item lost")
 	}
 }

@@ -88,7 +88,9 @@ func (r *SPSC[T]) Len() int {
 }
 
 // Offer appends v and reports whether there was room. Producer only; does
-// not allocate.
+// not allocate. While the consumer is draining a full ring, up to Cap()/8
+// slots it has consumed may not yet be acknowledged, so a producer racing
+// it can see the ring full that much early.
 func (r *SPSC[T]) Offer(v T) bool {
 	t := r.tail.Load() // own variable: an uncontended plain MOV on amd64
 	if t-r.headCache > r.mask && !r.refreshHead(t, 1) {
