@@ -230,7 +230,7 @@ func TestBlockArmRecheck(t *testing.T) {
 	r.Offer(1)
 	w.Wake()
 	quick("first idle call", func() { b.Idle(0) }) // must only arm
-	if r.Poll(dst) != 1 {                         // the re-check finds the item
+	if r.Poll(dst) != 1 {                          // the re-check finds the item
 		t.Fatal("re-check missed the item")
 	}
 	b.Idle(1)
