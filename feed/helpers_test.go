@@ -5,6 +5,7 @@ import (
 	"io"
 	"log/slog"
 	"math/rand/v2"
+	"net"
 	"net/netip"
 	"os"
 	"sync"
@@ -110,6 +111,7 @@ type fakeUpstream struct {
 	session  decode.Session
 	requests atomic.Uint64
 	answered atomic.Uint64
+	readErrs atomic.Uint64
 	limit    uint64 // answer only sequences below limit (0 = all)
 	silent   bool   // never answer
 	wg       sync.WaitGroup
@@ -144,8 +146,13 @@ func (u *fakeUpstream) serve(t testing.TB) {
 		if errors.Is(err, os.ErrDeadlineExceeded) {
 			continue
 		}
+		if errors.Is(err, net.ErrClosed) {
+			return
+		}
 		if err != nil {
-			return // closed
+			u.readErrs.Add(1)
+			t.Logf("fake upstream: read: %v", err)
+			continue
 		}
 		if req.Wrap(in[:n]) != nil || req.Session() != u.session {
 			t.Errorf("fake upstream: bad request % x", in[:n])

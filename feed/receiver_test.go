@@ -144,7 +144,8 @@ func TestReceiverABLossComplete(t *testing.T) {
 	}
 	cfg := Config{
 		Name:     "ab",
-		Recovery: RecoveryConfig{Addr: up.addr.String(), Timeout: 20 * time.Millisecond, Retries: 10},
+		// Generous retries: on a loaded 2-core machine an answer can be late.
+		Recovery: RecoveryConfig{Addr: up.addr.String(), Timeout: 20 * time.Millisecond, Retries: 50},
 		Lines: []LineConfig{
 			{Addr: gA.String(), Loss: lossinject.Config{Rate: 0.05, Seed: 1}},
 			{Addr: gB.String(), Loss: lossinject.Config{Rate: 0.05, Seed: 2}},
@@ -177,8 +178,10 @@ func TestReceiverABLossComplete(t *testing.T) {
 		case <-out.done:
 			done = true
 		case <-tick.C:
-			if time.Now().After(deadline) {
-				t.Fatalf("timed out at %d of %d messages: %+v", out.messages.Load(), total, r.Stats())
+			if time.Now().After(deadline) || r.counters.Losses.Load() != 0 {
+				st := r.Stats()
+				t.Fatalf("timed out at %d of %d messages: %+v recovery %+v; server saw %d requests, answered %d messages, %d read errors",
+					out.messages.Load(), total, st, st.Recovery, up.requests.Load(), up.answered.Load(), up.readErrs.Load())
 			}
 			s.raw(hb, gA, gB)
 		}
@@ -192,11 +195,16 @@ func TestReceiverABLossComplete(t *testing.T) {
 	if st.UpstreamLost != 0 || len(losses) != 0 {
 		t.Fatalf("upstream loss %d %v", st.UpstreamLost, losses)
 	}
+	// Every packet that arrived on both lines is a duplicate on one of them
+	// (which one depends on timing).
+	const packets = total / per
+	a, b := st.Lines[0], st.Lines[1]
+	dups := a.DuplicatePackets + b.DuplicatePackets
+	if lo := packets - a.InjectedDrops - b.InjectedDrops; dups < lo || dups > packets {
+		t.Errorf("duplicate packets %d, want between %d and %d", dups, lo, packets)
+	}
 	for _, l := range st.Lines {
-		if l.InjectedDrops == 0 || l.DuplicatePackets == 0 {
-			t.Errorf("line %s: injected %d duplicates %d, want both > 0", l.Name, l.InjectedDrops, l.DuplicatePackets)
-		}
-		rate := float64(l.InjectedDrops) / float64(total/per)
+		rate := float64(l.InjectedDrops) / packets
 		if rate < 0.04 || rate > 0.06 {
 			t.Errorf("line %s lost %.2f%% of packets, want about 5%%", l.Name, 100*rate)
 		}
@@ -266,6 +274,10 @@ func TestReceiverRecoveryFails(t *testing.T) {
 	st := r.Stats()
 	if st.UpstreamLost != 5 || st.RequestsSent != 3 || st.Gaps != 1 {
 		t.Errorf("lost %d requests %d gaps %d, want 5 3 1", st.UpstreamLost, st.RequestsSent, st.Gaps)
+	}
+	// The server reads on its own goroutine: wait for it to see them all.
+	for deadline := time.Now().Add(5 * time.Second); up.requests.Load() < 3 && time.Now().Before(deadline); {
+		runtime.Gosched()
 	}
 	if got := up.requests.Load(); got != 3 {
 		t.Errorf("server saw %d requests, want 3", got)
