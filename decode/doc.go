@@ -57,6 +57,12 @@
 // budget and patches the count in place; PutCount and PutQuoteSendTime patch
 // encoded bytes.
 //
+// # Files
+//
+// Package decode/capture reads recorded data for replay and tests: NASDAQ
+// BinaryFILE files and pcap/pcapng captures (UDP payloads of Ethernet/IPv4
+// frames).
+//
 // # Concurrency
 //
 // Views and writers are not safe for concurrent use. A view aliases its

@@ -29,8 +29,9 @@ func MakeStock(s string) (Stock, error) {
 	return st, nil
 }
 
-// Trim returns the symbol without its padding. It aliases st, so it does not
-// allocate when st does not escape.
+// Trim returns the symbol without its padding. It aliases st and has a
+// pointer receiver so that it does not allocate: assign the Stock to a
+// variable first (st := a.Stock(); st.Trim()).
 func (st *Stock) Trim() []byte {
 	n := len(st)
 	for n > 0 && st[n-1] == ' ' {

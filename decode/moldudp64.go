@@ -148,7 +148,7 @@ func classify(b []byte, count int) error {
 		}
 		off += MessageLenSize + l
 	}
-	return nil // not reached for a packet validate rejected
+	return ErrTruncatedMessage // not reached for a packet the fast path rejected
 }
 
 // Session returns the session of the packet.
