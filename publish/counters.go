@@ -78,11 +78,11 @@ func (c *ChannelCounters) Snapshot() ChannelStats {
 // WorkerCounters count one worker's input and sends. The worker's thread is
 // the only writer; any goroutine may read them.
 type WorkerCounters struct {
-	PacketsIn      atomic.Uint64 // input packets processed
+	PacketsIn      atomic.Uint64 // input packets processed (malformed included)
 	MessagesIn     atomic.Uint64 // input messages looked at (after Skip)
 	Skipped        atomic.Uint64 // leading duplicate messages skipped (ring.Packet.Skip)
 	Malformed      atomic.Uint64 // input packets failing MoldUDP64 validation; dropped
-	NoKey          atomic.Uint64 // messages too short to hold a routing key; dropped
+	NoKey          atomic.Uint64 // messages without a routing key (too short, or not a quote); dropped
 	Unrouted       atomic.Uint64 // messages whose key is in no route range; dropped
 	Oversize       atomic.Uint64 // messages larger than one packet can hold; dropped
 	AfterEnd       atomic.Uint64 // input packets refused after end of session
