@@ -4,7 +4,6 @@ import (
 	"errors"
 	"io"
 	"log/slog"
-	"math/rand/v2"
 	"net"
 	"net/netip"
 	"os"
@@ -19,55 +18,7 @@ import (
 	"mdcast/ring"
 )
 
-// Test network helpers. internal/mcasttest is meant to provide these; until
-// it lands they live here, in test code only.
-
 var quietLog = slog.New(slog.NewTextHandler(io.Discard, nil))
-
-// testGroup returns a 239.255.x.y group unlikely to collide with parallel
-// tests or processes.
-func testGroup(t testing.TB) netip.Addr {
-	t.Helper()
-	return netip.AddrFrom4([4]byte{239, 255, byte(1 + rand.IntN(250)), byte(1 + rand.IntN(250))})
-}
-
-// freePort returns a UDP port that was free on 127.0.0.1 a moment ago.
-func freePort(t testing.TB) uint16 {
-	t.Helper()
-	c, err := udpsock.ListenUnicast(netip.MustParseAddrPort("127.0.0.1:0"), udpsock.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	return c.LocalAddr().Port()
-}
-
-// requireLoopbackMulticast skips the test when a multicast datagram sent
-// through lo does not come back to a member socket.
-func requireLoopbackMulticast(t testing.TB) {
-	t.Helper()
-	g := netip.AddrPortFrom(testGroup(t), freePort(t))
-	rc, err := udpsock.ListenGroup(g, "lo", udpsock.Options{})
-	if err != nil {
-		t.Skipf("loopback multicast unavailable: %v", err)
-	}
-	defer rc.Close()
-	if err := rc.SetRecvTimeout(time.Second); err != nil {
-		t.Fatal(err)
-	}
-	sc, err := udpsock.NewSender(netip.AddrPort{}, "lo", udpsock.Options{Loop: true})
-	if err != nil {
-		t.Skipf("loopback multicast sender unavailable: %v", err)
-	}
-	defer sc.Close()
-	if err := sc.WriteTo([]byte("probe"), g); err != nil {
-		t.Skipf("loopback multicast send failed: %v", err)
-	}
-	var b [16]byte
-	if n, _, err := rc.ReadFrom(b[:]); err != nil || string(b[:n]) != "probe" {
-		t.Skipf("loopback multicast round trip failed: %v", err)
-	}
-}
 
 // sender sends test packets from an ephemeral port.
 type sender struct {

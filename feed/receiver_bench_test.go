@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"mdcast/internal/clock"
+	"mdcast/internal/mcasttest"
 	"mdcast/internal/udpsock"
 	"mdcast/ring"
 )
@@ -43,7 +44,7 @@ func newLoopbackFeed(tb testing.TB, lines, per, batch int) *loopbackFeed {
 	cfg := Config{Name: "bench", Batch: batch}
 	f := &loopbackFeed{out: &countOutput{}, seq: 1, per: per, lines: lines}
 	for i := 0; i < lines; i++ {
-		a := netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), freePort(tb))
+		a := netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), mcasttest.FreeUDPPort(tb))
 		cfg.Lines = append(cfg.Lines, LineConfig{Addr: a.String()})
 		f.dsts = append(f.dsts, a)
 	}

@@ -10,13 +10,14 @@ import (
 
 	"mdcast/decode"
 	"mdcast/internal/lossinject"
+	"mdcast/internal/mcasttest"
 	"mdcast/ring"
 )
 
 // unicastConfig returns a one-line feed on a free 127.0.0.1 port.
 func unicastConfig(t testing.TB) (Config, netip.AddrPort) {
 	t.Helper()
-	addr := netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), freePort(t))
+	addr := netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), mcasttest.FreeUDPPort(t))
 	return Config{Name: "test", Lines: []LineConfig{{Addr: addr.String()}}}, addr
 }
 
@@ -134,16 +135,16 @@ func TestReceiverMalformed(t *testing.T) {
 // injected loss with its own seed, plus an upstream re-request server for
 // the packets both lines lost: the output is complete and in order.
 func TestReceiverABLossComplete(t *testing.T) {
-	requireLoopbackMulticast(t)
+	mcasttest.RequireLoopbackMulticast(t)
 	const total, per = 100_000, 10
 	up := startFakeUpstream(t, sessA)
-	gA := netip.AddrPortFrom(testGroup(t), freePort(t))
-	gB := netip.AddrPortFrom(testGroup(t), freePort(t))
+	gA := netip.AddrPortFrom(mcasttest.Group(t), mcasttest.FreeUDPPort(t))
+	gB := netip.AddrPortFrom(mcasttest.Group(t), mcasttest.FreeUDPPort(t))
 	for gB.Addr() == gA.Addr() {
-		gB = netip.AddrPortFrom(testGroup(t), gB.Port())
+		gB = netip.AddrPortFrom(mcasttest.Group(t), gB.Port())
 	}
 	cfg := Config{
-		Name:     "ab",
+		Name: "ab",
 		// Generous retries: on a loaded 2-core machine an answer can be late.
 		Recovery: RecoveryConfig{Addr: up.addr.String(), Timeout: 20 * time.Millisecond, Retries: 50},
 		Lines: []LineConfig{

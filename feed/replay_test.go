@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"mdcast/decode/capture"
+	"mdcast/internal/mcasttest"
 	"mdcast/ring"
 )
 
@@ -142,8 +143,8 @@ func TestReplaySpeedAndRate(t *testing.T) {
 
 // The Agent form runs under a ring.Runner and sends to a multicast group.
 func TestReplayAgentMulticast(t *testing.T) {
-	requireLoopbackMulticast(t)
-	g := netip.AddrPortFrom(testGroup(t), freePort(t))
+	mcasttest.RequireLoopbackMulticast(t)
+	g := netip.AddrPortFrom(mcasttest.Group(t), mcasttest.FreeUDPPort(t))
 	out := newSeqOutput(snippetMessages)
 	out.keep = true
 	r := newTestReceiver(t, Config{Lines: []LineConfig{{Addr: g.String()}}}, nil, out)
