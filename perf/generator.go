@@ -105,6 +105,11 @@ type GeneratorStats struct {
 	Packets    uint64 // datagrams the kernel accepted (line A and B)
 	SendErrors uint64 // datagrams refused or dropped (full send buffer on a non-blocking socket)
 	MaxLagNs   int64  // furthest the generator ever fell behind its schedule
+
+	// The same two counts for the datagrams whose first message lies in
+	// the window set by SetWindow, whenever they were sent.
+	WindowPackets    uint64
+	WindowSendErrors uint64
 }
 
 // Generator sends messages at a fixed rate, open loop: message i (from 0)
@@ -135,10 +140,15 @@ type Generator struct {
 	dst, dstB netip.AddrPort
 	instr     uint32
 	maxLag    int64
+	firsts    []uint64 // first message index of each queued datagram
+	winFrom   uint64   // SetWindow: [winFrom, winTo) by message index
+	winTo     uint64
 
 	messages   atomic.Uint64
 	packets    atomic.Uint64
 	sendErrors atomic.Uint64
+	winPackets atomic.Uint64
+	winErrors  atomic.Uint64
 	maxLagPub  atomic.Int64
 }
 
@@ -181,6 +191,7 @@ func NewGenerator(cfg GeneratorConfig, conn *udpsock.Conn) (*Generator, error) {
 		perPacket = 2
 	}
 	g.sb = udpsock.NewSendBatch(batch * perPacket)
+	g.firsts = make([]uint64, batch*perPacket)
 	scratch := decode.QuoteLen
 	if cfg.Replay != nil {
 		scratch = cfg.Replay.MaxLen()
@@ -310,6 +321,7 @@ func (g *Generator) send(nowNs, due int64) (int, error) {
 			break
 		}
 		w.Reset(g.session, g.next+1)
+		first := g.next
 		for nowNs-due >= 0 && !g.exhausted() {
 			if !w.Append(g.message(g.next, due)) {
 				break // datagram full: the message goes first in the next one
@@ -320,9 +332,11 @@ func (g *Generator) send(nowNs, due int64) (int, error) {
 		pkt := w.Bytes()
 		msgs += w.Count()
 		g.sb.Add(pkt, g.dst)
+		g.firsts[queued] = first
 		queued++
 		if g.hasB {
 			g.sb.Add(pkt, g.dstB)
+			g.firsts[queued] = first
 			queued++
 		}
 	}
@@ -332,10 +346,43 @@ func (g *Generator) send(nowNs, due int64) (int, error) {
 	if n < queued {
 		g.sendErrors.Add(uint64(queued - n))
 	}
+	if g.winTo > 0 {
+		g.countWindow(queued, n)
+	}
 	if errors.Is(err, udpsock.ErrWouldBlock) {
 		err = nil
 	}
 	return msgs, err
+}
+
+// countWindow counts the datagrams of the last batch whose first message is
+// in the window: sendmmsg sends in order, so the first n succeeded.
+func (g *Generator) countWindow(queued, n int) {
+	var ok, bad uint64
+	for k, first := range g.firsts[:queued] {
+		if first < g.winFrom || first >= g.winTo {
+			continue
+		}
+		if k < n {
+			ok++
+		} else {
+			bad++
+		}
+	}
+	if ok > 0 {
+		g.winPackets.Add(ok)
+	}
+	if bad > 0 {
+		g.winErrors.Add(bad)
+	}
+}
+
+// SetWindow makes Stats count, in WindowPackets and WindowSendErrors, the
+// datagrams whose first message index is in [fromIdx, toIdx) (use
+// DueBefore to turn times into indexes). Call it from the driving
+// goroutine before those messages are sent.
+func (g *Generator) SetWindow(fromIdx, toIdx uint64) {
+	g.winFrom, g.winTo = fromIdx, toIdx
 }
 
 // message builds message i, intended at intendedNs, in the scratch buffer.
@@ -369,6 +416,9 @@ func (g *Generator) Stats() GeneratorStats {
 		Packets:    g.packets.Load(),
 		SendErrors: g.sendErrors.Load(),
 		MaxLagNs:   g.maxLagPub.Load(),
+
+		WindowPackets:    g.winPackets.Load(),
+		WindowSendErrors: g.winErrors.Load(),
 	}
 }
 

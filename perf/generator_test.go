@@ -150,6 +150,13 @@ func TestGeneratorPacksUpToMaxPayload(t *testing.T) {
 	maxPayload := decode.PacketHeaderLen + perPacket*(2+decode.QuoteLen)
 	g := newGenerator(t, perf.GeneratorConfig{Rate: 1e6, MaxPayload: maxPayload, Batch: 2, Dst: s.addr()})
 	g.Start(0)
+	defer func() {
+		// Datagrams start at messages 0, 3, 6 and 9: two of them in [2, 8).
+		if st := g.Stats(); st.WindowPackets != 2 || st.WindowSendErrors != 0 {
+			t.Errorf("window packets %d errors %d, want 2 and 0", st.WindowPackets, st.WindowSendErrors)
+		}
+	}()
+	g.SetWindow(2, 8)
 	// Messages 0..9 are due by 9999 ns (one per µs): 10 messages, 3 per
 	// datagram, 2 datagrams per call.
 	doWork(t, g, 9999, 6)
@@ -315,6 +322,7 @@ func TestGeneratorAllocs(t *testing.T) {
 	s := newSink(t)
 	g := newGenerator(t, perf.GeneratorConfig{Rate: 1e7, Dst: s.addr(), DstB: s.addr()})
 	g.Start(0)
+	g.SetWindow(100, 20000)
 	now := int64(0)
 	allocs := testing.AllocsPerRun(1000, func() {
 		now += 3000 // 30 messages per call, one datagram (two with line B)

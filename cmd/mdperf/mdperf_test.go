@@ -94,8 +94,17 @@ func checkRun(t *testing.T, o *options, res *runResult) *perf.Report {
 		if p == nil {
 			t.Fatal("no baseline")
 		}
-		if p.Sent != want || p.Received != want || p.Lost != 0 {
-			t.Errorf("%s: sent %d received %d lost %d, want %d sent and received", p.Name, p.Sent, p.Received, p.Lost, want)
+		if p.Sent != want || p.Received+p.Lost != want {
+			t.Errorf("%s: sent %d received %d lost %d, want %d = received + lost", p.Name, p.Sent, p.Received, p.Lost, want)
+		}
+		switch {
+		case p.Lost == 0:
+		case o.Loss > 0 && p == &r.Path && p.LossEvents >= p.Lost:
+			// Injected loss the subscriber gave up on (its retransmit
+			// deadline passed on a loaded machine): reported, not silent.
+			t.Logf("%s: %d lost and reported as Loss events (%d sequences)", p.Name, p.Lost, p.LossEvents)
+		default:
+			t.Errorf("%s: %d messages lost (%d reported as Loss)", p.Name, p.Lost, p.LossEvents)
 		}
 		if p.Latency.Count != int64(p.Received) || p.Latency.Min <= 0 || p.Latency.P50 < p.Latency.Min || p.Latency.Max < p.Latency.P99 {
 			t.Errorf("%s: latency %+v", p.Name, p.Latency)

@@ -54,11 +54,12 @@ func measure(ctx context.Context, p *path, o *options, loadCPU int) (perf.Path, 
 	to := from + int64(o.Duration)
 	p.gen.Start(start)
 	p.gen.StopBefore(to)
+	p.gen.SetWindow(p.gen.DueBefore(from), p.gen.DueBefore(to))
 	expected := p.gen.DueBefore(to) - p.gen.DueBefore(from)
 	m := newMeter(rec, p.gen.Stamp(), from, to)
 	rec.Reset(from)
 	drainEnd := to + int64(o.Drain)
-	ed := &edges{sampler: sampler, gen: p.gen, from: from, to: to}
+	ed := &edges{sampler: sampler, from: from, to: to}
 
 	// stop ends the load agent (low-latency) or, through runCtx, the
 	// generator and consumer goroutines (default).
@@ -164,14 +165,14 @@ func measure(ctx context.Context, p *path, o *options, loadCPU int) (perf.Path, 
 		return perf.Path{}, perf.Machine{}, fmt.Errorf("%s: %w", p.name, err)
 	}
 	ed.check(max(clock.Nanotime(), to)) // after an early end, sample now
-	genFrom, genTo := ed.genFrom, ed.genTo
+	gst := p.gen.Stats()
 	mEnd := perf.SampleMachine(sampler)
 
 	res := perf.Path{Name: p.name}
 	res.FillLatency(rec, o.Duration)
 	res.Sent = expected
-	res.Packets = genTo.Packets - genFrom.Packets
-	res.SendErrors = genTo.SendErrors - genFrom.SendErrors
+	res.Packets = gst.WindowPackets // the datagrams carrying the window's messages
+	res.SendErrors = gst.WindowSendErrors
 	if res.Received < res.Sent {
 		res.Lost = res.Sent - res.Received
 	}
@@ -190,7 +191,7 @@ func measure(ctx context.Context, p *path, o *options, loadCPU int) (perf.Path, 
 	if m.foreign > 0 {
 		p.notes = append(p.notes, fmt.Sprintf("%s: %d delivered messages carried no send stamp", p.name, m.foreign))
 	}
-	if lag := genTo.MaxLagNs; lag > int64(time.Millisecond) {
+	if lag := gst.MaxLagNs; lag > int64(time.Millisecond) {
 		p.notes = append(p.notes, fmt.Sprintf("%s: the generator fell up to %s behind its schedule (its messages still carry their intended times)",
 			p.name, time.Duration(lag).Round(time.Microsecond)))
 	}
@@ -241,16 +242,13 @@ func spin(p *path, m *meter, ed *edges, expected uint64, drainEnd int64, cpu int
 	}
 }
 
-// edges samples the process counters and the generator's at the measured
-// window's edges. It belongs to whoever runs the clock: the load agent in the
+// edges samples the process counters at the measured window's edges. It belongs to whoever runs the clock: the load agent in the
 // low-latency profile (where the main goroutine may wait for a CPU), the
 // main goroutine otherwise.
 type edges struct {
 	sampler                *perf.Sampler
-	gen                    *perf.Generator
 	from, to               int64
 	rtFrom, rtTo           perf.RuntimeSample
-	genFrom, genTo         perf.GeneratorStats
 	sampledFrom, sampledTo bool
 }
 
@@ -258,9 +256,9 @@ type edges struct {
 // allocate (perf.Sampler), so it does not show in the window it measures.
 func (e *edges) check(nowNs int64) {
 	if !e.sampledFrom && nowNs-e.from >= 0 {
-		e.rtFrom, e.genFrom, e.sampledFrom = e.sampler.Sample(), e.gen.Stats(), true
+		e.rtFrom, e.sampledFrom = e.sampler.Sample(), true
 	}
 	if !e.sampledTo && nowNs-e.to >= 0 {
-		e.rtTo, e.genTo, e.sampledTo = e.sampler.Sample(), e.gen.Stats(), true
+		e.rtTo, e.sampledTo = e.sampler.Sample(), true
 	}
 }
