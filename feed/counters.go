@@ -95,6 +95,7 @@ type LineStats struct {
 	InjectedDrops     uint64         `json:"injected_drops"`
 	InjectedMessages  uint64         `json:"injected_messages"`
 	Strangers         uint64         `json:"strangers"`
+	KernelDrops       uint64         `json:"kernel_drops"` // datagrams the kernel dropped on this socket (receive buffer full), from /proc/net/udp
 }
 
 // Snapshot returns the counters as plain values (Name and Addr left empty).

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/netip"
 	"os"
+	"sync/atomic"
 
 	"mdcast/decode"
 	"mdcast/ring"
@@ -34,6 +35,10 @@ type Receiver struct {
 	log      *slog.Logger
 	filled   bool
 	closed   bool
+
+	// closedFlag is closed for Stats on other goroutines: once the sockets
+	// are closed their descriptor numbers may belong to someone else.
+	closedFlag atomic.Bool
 }
 
 // New opens the sockets of cfg's lines (and of recovery when configured)
@@ -165,6 +170,7 @@ func (r *Receiver) OnClose() {
 		return
 	}
 	r.closed = true
+	r.closedFlag.Store(true)
 	r.arb.release()
 	r.arb.publish()
 	if err := r.closeLines(); err != nil {
@@ -241,8 +247,15 @@ func (r *Receiver) Counters() *Counters { return &r.counters }
 func (r *Receiver) Stats() Stats {
 	st := Stats{Name: r.cfg.Name, Session: r.arb.sessionName()}
 	r.counters.snapshot(&st)
-	for _, l := range r.lines {
+	var drops []uint64
+	if !r.closedFlag.Load() {
+		drops = kernelDrops(r.FDs())
+	}
+	for i, l := range r.lines {
 		ls := l.stats()
+		if drops != nil {
+			ls.KernelDrops = drops[i]
+		}
 		if l.idx == LineRecovery {
 			st.Recovery = &ls
 			continue

@@ -366,3 +366,26 @@ func TestReceiverConcurrentStats(t *testing.T) {
 		t.Errorf("%d packets not returned to the pool after close", r.pool.Stats().InUse)
 	}
 }
+
+// Datagrams the kernel drops because the socket buffer is full are
+// reported per line, so every datagram sent is accounted for.
+func TestReceiverKernelDrops(t *testing.T) {
+	cfg, addr := unicastConfig(t)
+	cfg.Lines[0].RcvBuf = 1 // the kernel's minimum
+	out := newSeqOutput(0)
+	r := newTestReceiver(t, cfg, nil, out)
+	s := newSender(t)
+	const sent = 300
+	for seq := uint64(1); seq <= sent; seq++ {
+		s.packet(sessA, seq, 1, addr)
+	}
+	var st Stats
+	pump(t, r, 5*time.Second, func() bool {
+		st = r.Stats()
+		return st.Lines[0].Datagrams+st.Lines[0].KernelDrops == sent
+	})
+	if st.Lines[0].KernelDrops == 0 {
+		t.Fatalf("no kernel drops with a minimal receive buffer: %+v", st.Lines[0])
+	}
+	t.Logf("read %d, kernel dropped %d of %d", st.Lines[0].Datagrams, st.Lines[0].KernelDrops, sent)
+}
