@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/netip"
 	"os"
 	"os/exec"
@@ -27,6 +28,8 @@ const (
 	HostIface = "e0"
 	// cmdTimeout bounds every ip/nft command.
 	cmdTimeout = 30 * time.Second
+	// readyTimeout bounds the wait for links to come up.
+	readyTimeout = 20 * time.Second
 )
 
 var (
@@ -65,8 +68,10 @@ func NewNetwork(t testing.TB, hosts ...string) *Network {
 	if os.Geteuid() != 0 {
 		t.Skip("mcasttest: network namespaces need root")
 	}
-	if _, err := exec.LookPath("ip"); err != nil {
-		t.Skip("mcasttest: the ip tool (iproute2) is not installed")
+	for _, tool := range []string{"ip", "bridge"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("mcasttest: the %s tool (iproute2) is not installed", tool)
+		}
 	}
 	if len(hosts) == 0 || len(hosts) > 250 {
 		t.Fatalf("mcasttest: NewNetwork needs 1 to 250 hosts, got %d", len(hosts))
@@ -126,6 +131,9 @@ func NewNetwork(t testing.TB, hosts ...string) *Network {
 			t.Fatalf("mcasttest: building network %s (namespace %q): %v: %s", id, s.ns, err, out)
 		}
 	}
+	if err := n.waitReady(readyTimeout); err != nil {
+		t.Fatalf("mcasttest: network %s: %v", id, err)
+	}
 	return n
 }
 
@@ -161,7 +169,10 @@ func (h *Host) Addr() netip.Addr { return h.addr }
 //
 // If the thread cannot be switched back, it is never unlocked, so the
 // runtime discards it instead of running other goroutines in the host.
-func (h *Host) Do(fn func() error) error {
+func (h *Host) Do(fn func() error) error { return inNetns(h.ns, fn) }
+
+// inNetns runs fn on a fresh locked thread inside namespace ns; see Do.
+func inNetns(ns string, fn func() error) error {
 	errc := make(chan error, 1)
 	go func() {
 		runtime.LockOSThread()
@@ -172,23 +183,23 @@ func (h *Host) Do(fn func() error) error {
 			return
 		}
 		defer unix.Close(orig)
-		target, err := unix.Open("/var/run/netns/"+h.ns, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		target, err := unix.Open("/var/run/netns/"+ns, unix.O_RDONLY|unix.O_CLOEXEC, 0)
 		if err != nil {
 			runtime.UnlockOSThread()
-			errc <- fmt.Errorf("mcasttest: open netns %s: %w", h.ns, err)
+			errc <- fmt.Errorf("mcasttest: open netns %s: %w", ns, err)
 			return
 		}
 		err = unix.Setns(target, unix.CLONE_NEWNET)
 		unix.Close(target)
 		if err != nil {
 			runtime.UnlockOSThread()
-			errc <- fmt.Errorf("mcasttest: setns %s: %w", h.ns, err)
+			errc <- fmt.Errorf("mcasttest: setns %s: %w", ns, err)
 			return
 		}
 		ferr := callCatching(fn)
 		if err := unix.Setns(orig, unix.CLONE_NEWNET); err != nil {
 			// Stay locked: the goroutine exits and the thread dies with it.
-			errc <- errors.Join(ferr, fmt.Errorf("mcasttest: setns back from %s: %w", h.ns, err))
+			errc <- errors.Join(ferr, fmt.Errorf("mcasttest: setns back from %s: %w", ns, err))
 			return
 		}
 		runtime.UnlockOSThread()
@@ -240,6 +251,67 @@ func (h *Host) DropUDP(t testing.TB, port uint16, percent int) {
 			t.Fatalf("mcasttest: %s on %s: %v: %s", strings.Join(c, " "), h.name, err, out)
 		}
 	}
+}
+
+// waitReady waits until every link can carry traffic. "ip link set up"
+// returns before the kernel's link watcher has processed the carrier
+// change, which it may delay by a second or more on a busy machine; until
+// then a veth keeps the noop qdisc, which drops everything sent, and the
+// bridge port stays disabled. So: each host's e0 and each bridge port must
+// be RUNNING (operationally up, qdisc attached) and every bridge port in
+// the forwarding state.
+func (n *Network) waitReady(timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		err := n.ready()
+		if err == nil {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("links not up after %v: %w", timeout, err)
+		}
+		time.Sleep(5 * time.Millisecond) // polling a kernel state, bounded by deadline
+	}
+}
+
+func (n *Network) ready() error {
+	for _, h := range n.hosts {
+		if err := inNetns(h.ns, func() error { return running(HostIface) }); err != nil {
+			return fmt.Errorf("host %s: %w", h.name, err)
+		}
+	}
+	err := inNetns(n.sw, func() error {
+		for i := range n.hosts {
+			if err := running("sw" + strconv.Itoa(i)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("bridge: %w", err)
+	}
+	out, err := command(nil, "bridge", "-n", n.sw, "link", "show")
+	if err != nil {
+		return fmt.Errorf("bridge link show: %v: %s", err, out)
+	}
+	if fwd := strings.Count(string(out), "state forwarding"); fwd != len(n.hosts) {
+		return fmt.Errorf("%d of %d bridge ports forwarding: %s", fwd, len(n.hosts), out)
+	}
+	return nil
+}
+
+// running checks an interface in the calling thread's namespace is
+// operationally up (IFF_RUNNING).
+func running(name string) error {
+	ifi, err := net.InterfaceByName(name)
+	if err != nil {
+		return err
+	}
+	if ifi.Flags&net.FlagRunning == 0 {
+		return fmt.Errorf("%s not running (flags %v)", name, ifi.Flags)
+	}
+	return nil
 }
 
 // remove deletes the network's namespaces, which takes their links and
