@@ -63,6 +63,33 @@ func TestMultiHost(t *testing.T) {
 		subs = append(subs, s)
 	}
 
+	// Readiness: idle heartbeats until both hosts have seen one, so the
+	// bridge ports and memberships are known to forward before data flows.
+	now := int64(1e9)
+	buf := make([]byte, 2048)
+	deadline := time.Now().Add(10 * time.Second)
+	for ready := make([]bool, len(subs)); !ready[0] || !ready[1]; {
+		if time.Now().After(deadline) {
+			t.Fatalf("no heartbeat reached the hosts within 10s (ready %v)", ready)
+		}
+		now += int64(publish.DefaultHeartbeatIdle)
+		if _, err := w.DoWork(now); err != nil {
+			t.Fatal(err)
+		}
+		for k, s := range subs {
+			if n, ok := readWithin(s.rx, buf, 100*time.Millisecond); ok && n == decode.PacketHeaderLen {
+				ready[k] = true
+			}
+		}
+	}
+	for _, s := range subs { // drop heartbeats still in flight
+		for {
+			if _, ok := readWithin(s.rx, buf, 0); !ok {
+				break
+			}
+		}
+	}
+
 	pool, err := ring.NewPool(ring.PoolConfig{Packets: 16, BufSize: 2048})
 	if err != nil {
 		t.Fatal(err)
@@ -79,7 +106,6 @@ func TestMultiHost(t *testing.T) {
 		p.N = len(b)
 		w.Offer(p)
 	}
-	now := int64(1e9)
 	if _, err := w.DoWork(now); err != nil {
 		t.Fatal(err)
 	}
@@ -91,7 +117,7 @@ func TestMultiHost(t *testing.T) {
 	subs[1].r.request(to, w.Session(), 10, 3) // outside the ACL
 	subs[0].r.request(to, w.Session(), 10, 3)
 	// The requests cross the bridge asynchronously: work until both are in.
-	deadline := time.Now().Add(recvTimeout)
+	deadline = time.Now().Add(recvTimeout)
 	for w.Channels()[0].Counters.Requests.Load() < 2 {
 		if time.Now().After(deadline) {
 			t.Fatalf("%d of 2 requests arrived within %v", w.Channels()[0].Counters.Requests.Load(), recvTimeout)
