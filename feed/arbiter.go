@@ -137,7 +137,9 @@ func newArbiter(cfg arbiterConfig) *arbiter {
 // emitted, held or released.
 func (a *arbiter) accept(p *ring.Packet, pk *decode.Packet, line uint8, lc *LineCounters, nowNs int64) {
 	if !a.haveSession || pk.Session() != a.session {
-		if !a.followSession(pk.Session(), nowNs) {
+		// Only the lines may start or change the session: an answer of the
+		// re-request server is for the session that was asked about.
+		if line == a.recoveryLine || !a.followSession(pk.Session(), nowNs) {
 			lc.WrongSession.Add(1)
 			p.Release()
 			return

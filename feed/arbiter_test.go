@@ -498,6 +498,11 @@ func TestArbiterSessionChange(t *testing.T) {
 	if h.a.sessionName() != "SESSION-B" {
 		t.Errorf("session %q, want SESSION-B", h.a.sessionName())
 	}
+	// A re-request answer never changes the session.
+	h.data(LineRecovery, sessA, 4, 1, 0)
+	if got := h.lc[2].WrongSession.Load(); got != 1 || h.c.SessionChanges.Load() != 1 {
+		t.Errorf("recovery answer of another session: WrongSession %d, SessionChanges %d", got, h.c.SessionChanges.Load())
+	}
 	h.noLeak()
 }
 
