@@ -33,6 +33,7 @@ svg text.xtick, svg text.xlabel, svg text.ylabel { text-anchor: middle; }
 svg line.grid { stroke: #e6e6e6; stroke-width: 1; }
 svg rect.frame { fill: none; stroke: #999; }
 .note { color: #555; font-size: 13px; }
+.warn { color: #b03a2e; }
 `
 
 // pathStyle is how one path is drawn.
@@ -61,6 +62,9 @@ func (r *Report) WriteHTML(w io.Writer) error {
 	fmt.Fprintf(&b, "<title>%s</title>\n<style>%s</style>\n</head>\n<body>\n", esc(orDefault(r.Title, "mdperf run")), pageStyle)
 	fmt.Fprintf(&b, "<h1>%s</h1>\n", esc(orDefault(r.Title, "mdperf run")))
 	fmt.Fprintf(&b, "<p class=\"sub\">%s<br>%s", esc(r.headline()), esc(r.machineLine()))
+	if w := r.busyWarning(); w != "" {
+		fmt.Fprintf(&b, "<br><strong class=\"warn\">%s</strong>", esc(w))
+	}
 	if !r.Started.IsZero() {
 		fmt.Fprintf(&b, "<br>started %s", esc(r.Started.UTC().Format("2006-01-02 15:04:05 MST")))
 	}
@@ -172,10 +176,11 @@ func (r *Report) latencyChart() *chart {
 	for _, ps := range r.paths() {
 		var xs, p50, p99, mx []float64
 		for _, iv := range ps.p.Series {
-			if iv.Count == 0 {
+			xs = append(xs, iv.StartS+half)
+			if iv.Count == 0 { // nothing arrived: a break in the lines
+				p50, p99, mx = append(p50, math.NaN()), append(p99, math.NaN()), append(mx, math.NaN())
 				continue
 			}
-			xs = append(xs, iv.StartS+half)
 			p50 = append(p50, float64(iv.P50)/1000)
 			p99 = append(p99, float64(iv.P99)/1000)
 			mx = append(mx, float64(iv.Max)/1000)

@@ -242,3 +242,34 @@ func TestSweep(t *testing.T) {
 		t.Errorf("sweep JSON round trip: %v, %+v", err, back)
 	}
 }
+
+func TestReportHTMLBreaksLinesAtEmptyIntervals(t *testing.T) {
+	r := syntheticReport(t)
+	r.Series[3] = perf.Interval{StartS: r.Series[3].StartS} // nothing arrived then
+	var buf bytes.Buffer
+	if err := r.WriteHTML(&buf); err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(buf.String(), `data-series="daemon path p50"`); n != 2 {
+		t.Errorf("daemon p50 drawn in %d pieces, want 2 around the empty interval", n)
+	}
+	if n := strings.Count(buf.String(), `data-series="baseline (direct) p50"`); n != 1 {
+		t.Errorf("baseline p50 drawn in %d pieces, want 1", n)
+	}
+}
+
+func TestReportWarnsWhenTheMachineWasBusy(t *testing.T) {
+	r := syntheticReport(t)
+	var quiet, busy bytes.Buffer
+	r.Machine = perf.Machine{CPUs: 2, OtherPct: 3}
+	if err := r.WriteText(&quiet); err != nil {
+		t.Fatal(err)
+	}
+	r.Machine.OtherPct = 80
+	if err := r.WriteText(&busy); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(quiet.String(), "WARNING") || !strings.Contains(busy.String(), "WARNING: other processes used 80%") {
+		t.Errorf("quiet:\n%s\nbusy:\n%s", quiet.String(), busy.String())
+	}
+}

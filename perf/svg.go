@@ -221,21 +221,33 @@ func (c *chart) svg(b *strings.Builder) {
 		if len(l.xs) == 0 {
 			continue
 		}
+		// A NaN y breaks the line: an interval without data is not drawn
+		// as a straight line across.
+		name := esc(l.name)
 		var pts strings.Builder
+		flush := func() {
+			if pts.Len() > 0 {
+				fmt.Fprintf(b, `<polyline data-series="%s" fill="none" stroke="%s" stroke-width="%.1f"%s points="%s"/>`+"\n",
+					name, l.color, l.width, dashAttr(l.dash), strings.TrimSpace(pts.String()))
+				pts.Reset()
+			}
+		}
 		for i := range l.xs {
 			x, y := l.xs[i], l.ys[i]
 			if math.IsNaN(x) || math.IsNaN(y) {
+				flush()
 				continue
 			}
 			x = clampTo(x, c.xMin, c.xMax)
 			y = clampTo(y, c.yMin, c.yMax)
 			fmt.Fprintf(&pts, "%.1f,%.1f ", c.px(x), c.py(y))
 		}
-		name := esc(l.name)
-		fmt.Fprintf(b, `<polyline data-series="%s" fill="none" stroke="%s" stroke-width="%.1f"%s points="%s"/>`+"\n",
-			name, l.color, l.width, dashAttr(l.dash), strings.TrimSpace(pts.String()))
+		flush()
 		if l.dots {
 			for i := range l.xs {
+				if math.IsNaN(l.ys[i]) {
+					continue
+				}
 				fmt.Fprintf(b, `<circle cx="%.1f" cy="%.1f" r="3" fill="%s"/>`,
 					c.px(clampTo(l.xs[i], c.xMin, c.xMax)), c.py(clampTo(l.ys[i], c.yMin, c.yMax)), l.color)
 			}

@@ -110,6 +110,9 @@ func (r *Report) WriteText(w io.Writer) error {
 	b.WriteString("\n")
 	b.WriteString(r.machineLine())
 	b.WriteString("\n")
+	if w := r.busyWarning(); w != "" {
+		fmt.Fprintf(&b, "WARNING: %s\n", w)
+	}
 	for _, n := range r.Notes {
 		fmt.Fprintf(&b, "note: %s\n", n)
 	}
@@ -124,9 +127,27 @@ func orDash(s string) string {
 	return s
 }
 
-// fmtMicros formats nanoseconds as microseconds with two decimals.
+// fmtMicros formats nanoseconds as microseconds with two decimals and
+// thousands separators.
 func fmtMicros(ns float64) string {
-	return fmt.Sprintf("%.2f", ns/1000)
+	s := fmt.Sprintf("%.2f", ns/1000)
+	dot := strings.IndexByte(s, '.')
+	return groupDigits(s[:dot]) + s[dot:]
+}
+
+// BusyOtherPct is the share of the machine other processes may take before
+// a report warns that its latencies measure contention.
+const BusyOtherPct = 25
+
+// busyWarning says when other processes kept the machine busy during the
+// run, so nobody mistakes contention for mdcast's latency.
+func (r *Report) busyWarning() string {
+	m := r.Machine
+	if m.OtherPct < BusyOtherPct && m.StealPct < 10 {
+		return ""
+	}
+	return fmt.Sprintf("other processes used %.0f%% of the machine's CPU time during this run (steal %.1f%%, loadavg %.1f on %d CPUs): the latencies above measure that contention more than mdcast",
+		m.OtherPct, m.StealPct, m.LoadEnd[0], m.CPUs)
 }
 
 func fmtUint(v uint64) string { return groupDigits(fmt.Sprintf("%d", v)) }
