@@ -169,7 +169,9 @@ func (e *env) daemonPath() (*path, error) {
 		return errors.Join(errs...)
 	}
 	if d != nil {
-		p.explain = func() []string { return daemonNotes(d.Stats()) }
+		p.explain = func() []string {
+			return append(daemonNotes(d.Stats()), subscriberNotes(p.name, p.sub.Stats())...)
+		}
 		closers = append(closers, func() error {
 			ctx, cancel := context.WithTimeout(context.Background(), shutdownWait)
 			defer cancel()
@@ -194,6 +196,9 @@ func (e *env) daemonPath() (*path, error) {
 		return nil, err
 	}
 	p.gen, p.sub, p.con, p.stats = gen, sub, con, recoveredFn(sub)
+	if d == nil {
+		p.explain = func() []string { return subscriberNotes(p.name, sub.Stats()) }
+	}
 	return p, nil
 }
 
@@ -227,6 +232,7 @@ func (e *env) baselinePath() (*path, error) {
 		return nil, err
 	}
 	p.gen, p.sub, p.con, p.stats = gen, sub, con, recoveredFn(sub)
+	p.explain = func() []string { return subscriberNotes(p.name, sub.Stats()) }
 	return p, nil
 }
 
@@ -313,6 +319,40 @@ func daemonNotes(st daemon.Stats) []string {
 	}
 	if st.FanoutDrops > 0 {
 		notes = append(notes, fmt.Sprintf("daemon: %d packets dropped by full worker rings", st.FanoutDrops))
+	}
+	return notes
+}
+
+// subscriberNotes reports where the subscriber lost or dropped messages
+// (whole run, warm-up included).
+func subscriberNotes(name string, st subscriber.Stats) []string {
+	var gaps, lost, injected, malformed, holdFull, recvErr uint64
+	for _, c := range st.Channels {
+		gaps += c.Gaps
+		lost += c.Lost
+		injected += c.InjectedDrops
+		malformed += c.Malformed
+		holdFull += c.HoldFull
+		recvErr += c.RecvErrors
+	}
+	var notes []string
+	if lost > 0 {
+		notes = append(notes, fmt.Sprintf("%s: the subscriber saw %d gaps and reported %d sequences lost (holes it could not repair in time; the direct path has no retransmission)",
+			name, gaps, lost))
+	}
+	if injected > 0 {
+		notes = append(notes, fmt.Sprintf("%s: the subscriber's loss injection dropped %d packets", name, injected))
+	}
+	if malformed+recvErr > 0 {
+		notes = append(notes, fmt.Sprintf("%s: %d malformed datagrams, %d receive errors", name, malformed, recvErr))
+	}
+	if holdFull > 0 {
+		notes = append(notes, fmt.Sprintf("%s: %d out-of-order packets found the reorder buffer full", name, holdFull))
+	}
+	for _, c := range st.Consumers {
+		if c.Dropped > 0 {
+			notes = append(notes, fmt.Sprintf("%s: consumer %q fell a whole ring behind: %d messages overwritten unread", name, c.Name, c.Dropped))
+		}
 	}
 	return notes
 }
