@@ -53,6 +53,7 @@ type LineCounters struct {
 	Heartbeats        atomic.Uint64             // heartbeats among Packets
 	Malformed         [numReasons]atomic.Uint64 // datagrams that failed validation, by reason (see MalformedStats)
 	WrongSession      atomic.Uint64             // valid packets of a session not followed, dropped
+	FarSequence       atomic.Uint64             // valid packets whose sequence lay more than 2^24 from the next expected, dropped
 	DuplicatePackets  atomic.Uint64             // packets whose every message was already delivered, dropped
 	DuplicateMessages atomic.Uint64             // messages already delivered: whole duplicate packets plus skipped leading messages
 	InjectedDrops     atomic.Uint64             // packets dropped by loss injection
@@ -90,6 +91,7 @@ type LineStats struct {
 	Heartbeats        uint64         `json:"heartbeats"`
 	Malformed         MalformedStats `json:"malformed"`
 	WrongSession      uint64         `json:"wrong_session"`
+	FarSequence       uint64         `json:"far_sequence"`
 	DuplicatePackets  uint64         `json:"duplicate_packets"`
 	DuplicateMessages uint64         `json:"duplicate_messages"`
 	InjectedDrops     uint64         `json:"injected_drops"`
@@ -118,6 +120,7 @@ func (c *LineCounters) Snapshot() LineStats {
 			Other:            m[reasonOther].Load(),
 		},
 		WrongSession:      c.WrongSession.Load(),
+		FarSequence:       c.FarSequence.Load(),
 		DuplicatePackets:  c.DuplicatePackets.Load(),
 		DuplicateMessages: c.DuplicateMessages.Load(),
 		InjectedDrops:     c.InjectedDrops.Load(),
