@@ -24,6 +24,7 @@ type SweepStep struct {
 	AllocsPerMsg float64  `json:"allocs_per_msg"`
 	GCCycles     uint64   `json:"gc_cycles"`
 	CPU          float64  `json:"cpu_utilisation"`
+	OtherPct     float64  `json:"machine_other_pct"` // CPU share other processes took during the step
 }
 
 // ZeroLoss reports whether the daemon path delivered every message sent.
@@ -63,6 +64,7 @@ func (s *Sweep) Add(r *Report) (lossy bool) {
 		AllocsPerMsg: r.AllocsPerMsg,
 		GCCycles:     r.GCCycles,
 		CPU:          r.CPU.Utilisation,
+		OtherPct:     r.Machine.OtherPct,
 	}
 	if r.Baseline != nil {
 		l := r.Baseline.Latency
@@ -104,19 +106,20 @@ func (s *Sweep) summary() string {
 func (s *Sweep) WriteText(w io.Writer) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s: profile %s, %gs per step\n\n", orDefault(s.Title, "mdperf sweep"), orDash(s.Profile), s.DurationS)
-	fmt.Fprintf(&b, "  %12s %12s %10s %9s %9s %9s %9s %9s %7s %7s\n",
-		"rate", "achieved", "lost", "p50 µs", "p99 µs", "p99.9 µs", "base p50", "base p99", "x p50", "x p99")
+	fmt.Fprintf(&b, "  %11s %11s %9s %12s %12s %12s %12s %12s %7s %7s %6s\n",
+		"rate", "achieved", "lost", "p50 µs", "p99 µs", "p99.9 µs", "base p50", "base p99", "x p50", "x p99", "other")
 	for _, st := range s.Steps {
 		bp50, bp99 := "-", "-"
 		if st.Baseline != nil {
 			bp50, bp99 = fmtMicros(float64(st.Baseline.P50)), fmtMicros(float64(st.Baseline.P99))
 		}
-		fmt.Fprintf(&b, "  %12s %12s %10s %9s %9s %9s %9s %9s %6.2fx %6.2fx\n",
+		fmt.Fprintf(&b, "  %11s %11s %9s %12s %12s %12s %12s %12s %6.2fx %6.2fx %5.0f%%\n",
 			fmtCount(st.Rate), fmtCount(st.AchievedRate), fmtUint(st.Lost),
 			fmtMicros(float64(st.Latency.P50)), fmtMicros(float64(st.Latency.P99)), fmtMicros(float64(st.Latency.P999)),
-			bp50, bp99, st.Ratio.P50, st.Ratio.P99)
+			bp50, bp99, st.Ratio.P50, st.Ratio.P99, st.OtherPct)
 	}
 	fmt.Fprintf(&b, "\n%s\n", s.summary())
+	b.WriteString("(other: CPU share of the machine taken by other processes during the step)\n")
 	for _, n := range s.Notes {
 		fmt.Fprintf(&b, "note: %s\n", n)
 	}
@@ -140,20 +143,20 @@ func (s *Sweep) WriteHTML(w io.Writer) error {
 	fmt.Fprintf(&b, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>%s</title>\n<style>%s</style>\n</head>\n<body>\n", esc(title), pageStyle)
 	fmt.Fprintf(&b, "<h1>%s</h1>\n<p class=\"sub\">profile %s, %gs per step; %s</p>\n", esc(title), esc(orDash(s.Profile)), s.DurationS, esc(s.summary()))
 	s.chart().svg(&b)
-	b.WriteString("<table id=\"steps\">\n<tr><th>rate (msg/s)</th><th>achieved</th><th>lost</th><th>p50 µs</th><th>p99 µs</th><th>p99.9 µs</th><th>baseline p50</th><th>baseline p99</th><th>ratio p50</th><th>ratio p99</th></tr>\n")
+	b.WriteString("<table id=\"steps\">\n<tr><th>rate (msg/s)</th><th>achieved</th><th>lost</th><th>p50 µs</th><th>p99 µs</th><th>p99.9 µs</th><th>baseline p50</th><th>baseline p99</th><th>ratio p50</th><th>ratio p99</th><th>other processes</th></tr>\n")
 	for _, st := range s.Steps {
 		bp50, bp99 := "-", "-"
 		if st.Baseline != nil {
 			bp50, bp99 = fmtMicros(float64(st.Baseline.P50)), fmtMicros(float64(st.Baseline.P99))
 		}
-		fmt.Fprintf(&b, "<tr><td>%s</td><td>%s</td><td>%s</td><td class=\"d\">%s</td><td class=\"d\">%s</td><td class=\"d\">%s</td><td class=\"b\">%s</td><td class=\"b\">%s</td><td>%.2fx</td><td>%.2fx</td></tr>\n",
+		fmt.Fprintf(&b, "<tr><td>%s</td><td>%s</td><td>%s</td><td class=\"d\">%s</td><td class=\"d\">%s</td><td class=\"d\">%s</td><td class=\"b\">%s</td><td class=\"b\">%s</td><td>%.2fx</td><td>%.2fx</td><td>%.0f%%</td></tr>\n",
 			fmtCount(st.Rate), fmtCount(st.AchievedRate), fmtUint(st.Lost),
 			fmtMicros(float64(st.Latency.P50)), fmtMicros(float64(st.Latency.P99)), fmtMicros(float64(st.Latency.P999)),
-			bp50, bp99, st.Ratio.P50, st.Ratio.P99)
+			bp50, bp99, st.Ratio.P50, st.Ratio.P99, st.OtherPct)
 	}
 	b.WriteString("</table>\n")
-	fmt.Fprintf(&b, "<p class=\"note\">machine: %d CPUs, loadavg %.2f at the end, other processes %.0f%% busy during the last step.</p>\n",
-		s.Machine.CPUs, s.Machine.LoadEnd[0], s.Machine.OtherPct)
+	fmt.Fprintf(&b, "<p class=\"note\">machine: %d CPUs, loadavg %.2f at the end. \"other processes\" is the CPU share of the machine other processes took during each step: where it is high, the latencies measure that contention more than mdcast.</p>\n",
+		s.Machine.CPUs, s.Machine.LoadEnd[0])
 	for _, n := range s.Notes {
 		fmt.Fprintf(&b, "<p class=\"note\">note: %s</p>\n", esc(n))
 	}
