@@ -80,8 +80,10 @@ type arbiter struct {
 	}
 	recoveryLine uint8 // line index of re-request answers
 
-	// farRun counts packets in a row whose sequence was far from next.
-	farRun int
+	// farRun counts packets in a row whose sequence was far from next and
+	// near the previous one's (farLast).
+	farRun  int
+	farLast uint64
 
 	// session tracking
 	haveSession bool
@@ -191,12 +193,20 @@ func (a *arbiter) isFar(seq uint64) bool {
 // farOff is accept's slow path for a packet far from next. Alone, it is
 // dropped and counted: believing it would declare everything up to it lost
 // (far ahead) or drop the real stream as duplicates (far behind). farResync
-// far packets in a row with nothing near next between them mean the
-// sender really moved (a long outage, or a sequence reset without a new
-// session): the arbiter then follows it, through the ordinary gap path when
-// ahead, or from this packet as a late start when behind.
+// far packets in a row, each within farJump of the one before, with nothing
+// near next between them, mean the sender really moved (a long outage, or a
+// sequence reset without a new session): the arbiter then follows it,
+// through the ordinary gap path when ahead, or from this packet as a late
+// start when behind.
 func (a *arbiter) farOff(seq uint64, lc *LineCounters, nowNs int64) bool {
-	a.farRun++
+	// A run is a sender that moved: its packets lie near one another.
+	// Scattered sequences (junk) keep restarting it.
+	if a.farRun > 0 && (seq >= a.farLast && seq-a.farLast <= farJump || seq < a.farLast && a.farLast-seq <= farJump) {
+		a.farRun++
+	} else {
+		a.farRun = 1
+	}
+	a.farLast = seq
 	if a.farRun < farResync {
 		lc.FarSequence.Add(1)
 		return false

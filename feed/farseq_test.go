@@ -62,3 +62,20 @@ func TestArbiterFarSequenceResync(t *testing.T) {
 	h.want(want...)
 	h.noLeak()
 }
+
+// TestArbiterFarSequenceScattered: far packets with scattered sequences
+// (junk, not a sender that moved) never add up to a resync, however many
+// arrive in a row.
+func TestArbiterFarSequenceScattered(t *testing.T) {
+	h := newHarness(t, harnessConfig{})
+	h.data(0, sessA, 1, 5, 0)
+	for i := 0; i < 4*farResync; i++ {
+		h.data(0, sessA, uint64(1<<40)+uint64(i)*(2*farJump), 1, 0)
+	}
+	h.data(0, sessA, 6, 1, 0)
+	h.want(seqRange(1, 6)...)
+	if got := h.lc[0].FarSequence.Load(); got != 4*farResync {
+		t.Fatalf("FarSequence %d, want %d", got, 4*farResync)
+	}
+	h.noLeak()
+}
