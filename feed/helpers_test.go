@@ -63,8 +63,7 @@ type fakeUpstream struct {
 	requests atomic.Uint64
 	answered atomic.Uint64
 	readErrs atomic.Uint64
-	limit    uint64 // answer only sequences below limit (0 = all)
-	silent   bool   // never answer
+	silent   atomic.Bool // never answer
 	wg       sync.WaitGroup
 }
 
@@ -110,16 +109,13 @@ func (u *fakeUpstream) serve(t testing.TB) {
 			continue
 		}
 		u.requests.Add(1)
-		if u.silent {
+		if u.silent.Load() {
 			continue
 		}
 		w := decode.NewPacketWriter(out, 1400)
 		w.Reset(u.session, req.Sequence())
 		var m [testMsgLen]byte
 		for seq := req.Sequence(); seq < req.Sequence()+uint64(req.Count()); seq++ {
-			if u.limit != 0 && seq >= u.limit {
-				break
-			}
 			putSeq(m[:], seq)
 			if !w.Append(m[:]) {
 				break

@@ -256,7 +256,7 @@ func TestReceiverRecovery(t *testing.T) {
 // upstream loss after the retries, and delivery goes on after it.
 func TestReceiverRecoveryFails(t *testing.T) {
 	up := startFakeUpstream(t, sessA)
-	up.silent = true
+	up.silent.Store(true)
 	cfg, addr := unicastConfig(t)
 	cfg.Recovery = RecoveryConfig{Addr: up.addr.String(), Timeout: 2 * time.Millisecond, Retries: 2}
 	cfg.Lines[0].Loss = lossinject.Config{Sequences: []uint64{6}}
