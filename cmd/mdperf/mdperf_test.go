@@ -269,3 +269,18 @@ addr = "off"
 		t.Errorf("the daemon carried %d messages", st.Feed.EmittedMessages)
 	}
 }
+
+func TestProgressLineDoesNotAllocate(t *testing.T) {
+	pl := &progressLine{buf: make([]byte, 0, 256)}
+	got := string(pl.line("daemon path", 3_456_000_000, "measuring", 1234567, 1234500, 99999, 12345))
+	want := "daemon path        3.5s measuring sent 1,234,567  received 1,234,500  99,999 msg/s  p99 so far 12.35µs\n"
+	if got != want {
+		t.Errorf("progress line\n got %q\nwant %q", got, want)
+	}
+	if raceEnabled {
+		return
+	}
+	if n := testing.AllocsPerRun(100, func() { pl.buf = pl.line("x", 1, "draining", 1, 2, 3, 0) }); n != 0 {
+		t.Errorf("progress line allocates %.0f times", n)
+	}
+}

@@ -99,6 +99,7 @@ func measure(ctx context.Context, p *path, o *options, loadCPU int) (perf.Path, 
 	// The main goroutine prints progress and, in the default profile,
 	// samples the window's edges and decides when the path has drained.
 	nextProgress := start + int64(time.Second)
+	pl := &progressLine{buf: make([]byte, 0, 256)}
 	var lastTotal uint64
 	lastNs := start
 	tick := time.NewTimer(0)
@@ -120,9 +121,8 @@ func measure(ctx context.Context, p *path, o *options, loadCPU int) (perf.Path, 
 				if now >= to {
 					phase = "draining"
 				}
-				fmt.Fprintf(o.Progress, "%-18s %5.1fs %-9s sent %11s  received %11s  %9s msg/s  p99 so far %s\n",
-					p.name, float64(now-start)/1e9, phase, group(p.gen.Stats().Messages), group(total),
-					group(uint64(rate)), micros(m.pubP99.Load()))
+				pl.buf = pl.line(p.name, now-start, phase, p.gen.Stats().Messages, total, uint64(rate), m.pubP99.Load())
+				_, _ = o.Progress.Write(pl.buf)
 			}
 			lastTotal, lastNs = total, now
 			nextProgress += int64(time.Second)

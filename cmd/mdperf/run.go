@@ -43,6 +43,7 @@ func cmdRun(ctx context.Context, args []string) error {
 	// The packages log setup and state changes through slog's default
 	// logger; mdperf's output is the report, so they log at warn unless -v.
 	slog.SetDefault(newLogger(o.Verbose))
+	o.setGOMAXPROCS()
 	res, err := runOnce(ctx, o)
 	if err != nil {
 		return err

@@ -49,6 +49,7 @@ func cmdSweep(ctx context.Context, args []string) error {
 	// The packages log setup and state changes through slog's default
 	// logger; mdperf's output is the report, so they log at warn unless -v.
 	slog.SetDefault(newLogger(o.Verbose))
+	o.setGOMAXPROCS()
 	sw := &perf.Sweep{Title: "mdperf sweep", Profile: o.Profile, DurationS: o.Duration.Seconds()}
 	for _, rate := range rates {
 		step := *o
