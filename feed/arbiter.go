@@ -13,11 +13,13 @@ import (
 // on the consumer's side of the call: the daemon passes a publish worker
 // (inline mode, same goroutine) or a ring fan-out.
 //
-// Offer is called from the receiver's goroutine only. On true it takes over
-// the caller's reference to p (and releases it when done); on false the
-// consumer is full, the caller keeps the reference, releases it and counts
-// the packet and its new messages as lost (Counters.OutputFull...). Offer
-// must not block.
+// Offer is called from the receiver's goroutine only and must not block.
+// It always takes over the caller's reference to p, whatever it returns:
+// the consumer releases p when done with it, or at once when it cannot take
+// it. False says the packet was dropped (the consumer is full); the
+// receiver then counts the packet and its new messages as lost
+// (Counters.OutputFullPackets, OutputFullMessages) and never touches p
+// again.
 //
 // The receiver sets p.Seq to the first new sequence, p.Skip to the number
 // of leading messages already delivered (skip them) and p.Line to the index
@@ -257,18 +259,18 @@ func (a *arbiter) emit(p *ring.Packet, seq, end uint64, line uint8, lc *LineCoun
 	if line == a.recoveryLine {
 		a.c.RecoveredMessages.Add(fresh)
 	}
+	recvNs := p.RecvNs // p belongs to the consumer once offered
 	if a.out.Offer(p) {
 		a.c.EmittedPackets.Add(1)
 		a.c.EmittedMessages.Add(fresh)
 		return
 	}
-	a.outputFull(p, fresh)
+	a.outputFull(end-fresh, fresh, recvNs)
 }
 
-// outputFull is emit's slow path: the consumer refused the packet.
-func (a *arbiter) outputFull(p *ring.Packet, fresh uint64) {
-	from, nowNs := p.Seq, p.RecvNs
-	p.Release()
+// outputFull is emit's slow path: the consumer dropped the packet of fresh
+// new messages from sequence from.
+func (a *arbiter) outputFull(from, fresh uint64, nowNs int64) {
 	a.c.OutputFullPackets.Add(1)
 	a.c.OutputFullMessages.Add(fresh)
 	if a.fullLog.allow(nowNs) {

@@ -56,6 +56,7 @@ type recorder struct {
 
 func (r *recorder) Offer(p *ring.Packet) bool {
 	if r.full {
+		p.Release() // Offer owns the reference even when it refuses
 		return false
 	}
 	r.packets++

@@ -61,9 +61,9 @@
 //
 // Emitted packets go to an Output, declared here on the consumer's side:
 // the daemon passes a publish worker (inline, same goroutine) or a ring.
-// Offer takes the caller's reference on true; on false the consumer is
-// full, the receiver releases the packet and counts it and its messages as
-// lost (Counters.OutputFullPackets, OutputFullMessages).
+// Offer always takes over the caller's reference; false says the consumer
+// was full and dropped the packet, which the receiver counts with its new
+// messages as lost (Counters.OutputFullPackets, OutputFullMessages).
 //
 // # Loss injection
 //
