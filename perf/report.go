@@ -63,13 +63,13 @@ type Runtime struct {
 // baseline.
 type Path struct {
 	Name         string     `json:"name"`
-	Sent         uint64     `json:"sent"`         // messages the generator sent
+	Sent         uint64     `json:"sent"`         // messages the generator sent in the measured window
 	Packets      uint64     `json:"packets_sent"` // datagrams the generator sent
 	SendErrors   uint64     `json:"send_errors"`
-	Received     uint64     `json:"received"`  // messages the consumer saw (latency recorded)
-	Lost         uint64     `json:"lost"`      // sent but never delivered
-	Recovered    uint64     `json:"recovered"` // delivered after a retransmission
-	LossEvents   uint64     `json:"loss_events"`
+	Received     uint64     `json:"received"`      // messages the consumer saw (latency recorded)
+	Lost         uint64     `json:"lost"`          // sent in the window but never delivered
+	Recovered    uint64     `json:"recovered"`     // sequences the subscriber repaired (re-request or late packet), warm-up included
+	LossEvents   uint64     `json:"loss_events"`   // sequences the subscriber reported lost, warm-up included
 	AchievedRate float64    `json:"achieved_rate"` // received per second of the measured interval
 	DurationS    float64    `json:"measured_s"`    // length of the measured interval
 	Latency      Latency    `json:"latency_ns"`
