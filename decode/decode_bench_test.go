@@ -230,3 +230,34 @@ func BenchmarkAppendAddOrder(b *testing.B) {
 	}
 	sink += uint64(buf[35])
 }
+
+// BenchmarkAddOrderFields is the flyweight alone: wrap each of the 367 real
+// Add Orders (already framed) and read every field.
+func BenchmarkAddOrderFields(b *testing.B) {
+	var adds [][]byte
+	for _, m := range readBinaryFile(b) {
+		if m[0] == 'A' {
+			adds = append(adds, m)
+		}
+	}
+	b.ReportAllocs()
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	var a decode.AddOrder
+	var sum uint64
+	cpu0 := threadCPU()
+	for b.Loop() {
+		for _, m := range adds {
+			if a.Wrap(m) != nil {
+				b.Fatal("wrap")
+			}
+			st := a.Stock()
+			sum += uint64(a.StockLocate()) + uint64(a.TrackingNumber()) + a.Timestamp() + a.OrderRef() +
+				uint64(a.Side()) + uint64(a.Shares()) + uint64(a.Price()) + uint64(st[0]) + uint64(st[7])
+		}
+	}
+	sink += sum
+	msgs := float64(b.N * len(adds))
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/msgs, "ns/msg")
+	b.ReportMetric(float64(threadCPU()-cpu0)/msgs, "cpu-ns/msg")
+}

@@ -237,7 +237,7 @@ func main() {
 		p("// Bytes returns the wrapped message.\nfunc (m *%s) Bytes() []byte { return m.b[:] }\n\n", n)
 		p("// StockLocate returns the locate code of the security (0 for market-wide messages).\nfunc (m *%s) StockLocate() uint16 { return binary.BigEndian.Uint16(m.b[1:]) }\n\n", n)
 		p("// TrackingNumber returns the NASDAQ internal tracking number.\nfunc (m *%s) TrackingNumber() uint16 { return binary.BigEndian.Uint16(m.b[3:]) }\n\n", n)
-		p("// Timestamp returns nanoseconds since midnight.\nfunc (m *%s) Timestamp() uint64 { return uint48(m.b[5:11]) }\n\n", n)
+		p("// Timestamp returns nanoseconds since midnight.\nfunc (m *%s) Timestamp() uint64 { return timestamp(m.b[3:11]) }\n\n", n)
 		off = 11
 		for _, f := range m.fields {
 			p("// %s returns %s.\n", f.name, f.doc)

@@ -117,7 +117,7 @@ func Timestamp(msg []byte) uint64 {
 	if len(msg) < ITCHHeaderLen {
 		return 0
 	}
-	return uint48(msg[5:11])
+	return timestamp(msg[3:11])
 }
 
 // AppendITCHText appends a one-line text form of msg to dst (for mdtail and
@@ -141,10 +141,10 @@ func AppendITCHText(dst, msg []byte) []byte {
 // ITCHString returns AppendITCHText(nil, msg) as a string. It allocates.
 func ITCHString(msg []byte) string { return string(AppendITCHText(nil, msg)) }
 
-// uint48 reads a big-endian 6-byte integer.
-func uint48(b []byte) uint64 {
-	_ = b[5] // one bounds check for the six reads
-	return uint64(b[0])<<40 | uint64(b[1])<<32 | uint64(b[2])<<24 | uint64(b[3])<<16 | uint64(b[4])<<8 | uint64(b[5])
+// timestamp reads the 6-byte timestamp at offset 5 of a message, given
+// bytes 3 to 11: one 8-byte load, masked, instead of six byte loads.
+func timestamp(b []byte) uint64 {
+	return binary.BigEndian.Uint64(b) & (1<<48 - 1)
 }
 
 // appendHeader appends the common ITCH header; ts keeps its low 48 bits.

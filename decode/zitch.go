@@ -199,7 +199,7 @@ func (m *SystemEvent) StockLocate() uint16 { return binary.BigEndian.Uint16(m.b[
 func (m *SystemEvent) TrackingNumber() uint16 { return binary.BigEndian.Uint16(m.b[3:]) }
 
 // Timestamp returns nanoseconds since midnight.
-func (m *SystemEvent) Timestamp() uint64 { return uint48(m.b[5:11]) }
+func (m *SystemEvent) Timestamp() uint64 { return timestamp(m.b[3:11]) }
 
 // EventCode returns the system event code (O S Q M E C).
 func (m *SystemEvent) EventCode() byte { return m.b[11] }
@@ -277,7 +277,7 @@ func (m *StockDirectory) StockLocate() uint16 { return binary.BigEndian.Uint16(m
 func (m *StockDirectory) TrackingNumber() uint16 { return binary.BigEndian.Uint16(m.b[3:]) }
 
 // Timestamp returns nanoseconds since midnight.
-func (m *StockDirectory) Timestamp() uint64 { return uint48(m.b[5:11]) }
+func (m *StockDirectory) Timestamp() uint64 { return timestamp(m.b[3:11]) }
 
 // Stock returns the security symbol, space padded.
 func (m *StockDirectory) Stock() Stock { return Stock(m.b[11:19]) }
@@ -461,7 +461,7 @@ func (m *StockTradingAction) StockLocate() uint16 { return binary.BigEndian.Uint
 func (m *StockTradingAction) TrackingNumber() uint16 { return binary.BigEndian.Uint16(m.b[3:]) }
 
 // Timestamp returns nanoseconds since midnight.
-func (m *StockTradingAction) Timestamp() uint64 { return uint48(m.b[5:11]) }
+func (m *StockTradingAction) Timestamp() uint64 { return timestamp(m.b[3:11]) }
 
 // Stock returns the security symbol, space padded.
 func (m *StockTradingAction) Stock() Stock { return Stock(m.b[11:19]) }
@@ -565,7 +565,7 @@ func (m *RegSHORestriction) StockLocate() uint16 { return binary.BigEndian.Uint1
 func (m *RegSHORestriction) TrackingNumber() uint16 { return binary.BigEndian.Uint16(m.b[3:]) }
 
 // Timestamp returns nanoseconds since midnight.
-func (m *RegSHORestriction) Timestamp() uint64 { return uint48(m.b[5:11]) }
+func (m *RegSHORestriction) Timestamp() uint64 { return timestamp(m.b[3:11]) }
 
 // Stock returns the security symbol, space padded.
 func (m *RegSHORestriction) Stock() Stock { return Stock(m.b[11:19]) }
@@ -652,7 +652,7 @@ func (m *MarketParticipantPosition) StockLocate() uint16 { return binary.BigEndi
 func (m *MarketParticipantPosition) TrackingNumber() uint16 { return binary.BigEndian.Uint16(m.b[3:]) }
 
 // Timestamp returns nanoseconds since midnight.
-func (m *MarketParticipantPosition) Timestamp() uint64 { return uint48(m.b[5:11]) }
+func (m *MarketParticipantPosition) Timestamp() uint64 { return timestamp(m.b[3:11]) }
 
 // MPID returns the market participant identifier.
 func (m *MarketParticipantPosition) MPID() MPID { return MPID(m.b[11:15]) }
@@ -766,7 +766,7 @@ func (m *MWCBDeclineLevel) StockLocate() uint16 { return binary.BigEndian.Uint16
 func (m *MWCBDeclineLevel) TrackingNumber() uint16 { return binary.BigEndian.Uint16(m.b[3:]) }
 
 // Timestamp returns nanoseconds since midnight.
-func (m *MWCBDeclineLevel) Timestamp() uint64 { return uint48(m.b[5:11]) }
+func (m *MWCBDeclineLevel) Timestamp() uint64 { return timestamp(m.b[3:11]) }
 
 // Level1 returns the market-wide circuit breaker level 1 price.
 func (m *MWCBDeclineLevel) Level1() Price8 { return Price8(binary.BigEndian.Uint64(m.b[11:])) }
@@ -860,7 +860,7 @@ func (m *MWCBStatus) StockLocate() uint16 { return binary.BigEndian.Uint16(m.b[1
 func (m *MWCBStatus) TrackingNumber() uint16 { return binary.BigEndian.Uint16(m.b[3:]) }
 
 // Timestamp returns nanoseconds since midnight.
-func (m *MWCBStatus) Timestamp() uint64 { return uint48(m.b[5:11]) }
+func (m *MWCBStatus) Timestamp() uint64 { return timestamp(m.b[3:11]) }
 
 // BreachedLevel returns the MWCB level breached (1 2 3).
 func (m *MWCBStatus) BreachedLevel() byte { return m.b[11] }
@@ -938,7 +938,7 @@ func (m *IPOQuotingPeriod) StockLocate() uint16 { return binary.BigEndian.Uint16
 func (m *IPOQuotingPeriod) TrackingNumber() uint16 { return binary.BigEndian.Uint16(m.b[3:]) }
 
 // Timestamp returns nanoseconds since midnight.
-func (m *IPOQuotingPeriod) Timestamp() uint64 { return uint48(m.b[5:11]) }
+func (m *IPOQuotingPeriod) Timestamp() uint64 { return timestamp(m.b[3:11]) }
 
 // Stock returns the security symbol, space padded.
 func (m *IPOQuotingPeriod) Stock() Stock { return Stock(m.b[11:19]) }
@@ -1041,7 +1041,7 @@ func (m *LULDAuctionCollar) StockLocate() uint16 { return binary.BigEndian.Uint1
 func (m *LULDAuctionCollar) TrackingNumber() uint16 { return binary.BigEndian.Uint16(m.b[3:]) }
 
 // Timestamp returns nanoseconds since midnight.
-func (m *LULDAuctionCollar) Timestamp() uint64 { return uint48(m.b[5:11]) }
+func (m *LULDAuctionCollar) Timestamp() uint64 { return timestamp(m.b[3:11]) }
 
 // Stock returns the security symbol, space padded.
 func (m *LULDAuctionCollar) Stock() Stock { return Stock(m.b[11:19]) }
@@ -1152,7 +1152,7 @@ func (m *OperationalHalt) StockLocate() uint16 { return binary.BigEndian.Uint16(
 func (m *OperationalHalt) TrackingNumber() uint16 { return binary.BigEndian.Uint16(m.b[3:]) }
 
 // Timestamp returns nanoseconds since midnight.
-func (m *OperationalHalt) Timestamp() uint64 { return uint48(m.b[5:11]) }
+func (m *OperationalHalt) Timestamp() uint64 { return timestamp(m.b[3:11]) }
 
 // Stock returns the security symbol, space padded.
 func (m *OperationalHalt) Stock() Stock { return Stock(m.b[11:19]) }
@@ -1247,7 +1247,7 @@ func (m *AddOrder) StockLocate() uint16 { return binary.BigEndian.Uint16(m.b[1:]
 func (m *AddOrder) TrackingNumber() uint16 { return binary.BigEndian.Uint16(m.b[3:]) }
 
 // Timestamp returns nanoseconds since midnight.
-func (m *AddOrder) Timestamp() uint64 { return uint48(m.b[5:11]) }
+func (m *AddOrder) Timestamp() uint64 { return timestamp(m.b[3:11]) }
 
 // OrderRef returns the order reference number, unique for the day.
 func (m *AddOrder) OrderRef() uint64 { return binary.BigEndian.Uint64(m.b[11:]) }
@@ -1358,7 +1358,7 @@ func (m *AddOrderMPID) StockLocate() uint16 { return binary.BigEndian.Uint16(m.b
 func (m *AddOrderMPID) TrackingNumber() uint16 { return binary.BigEndian.Uint16(m.b[3:]) }
 
 // Timestamp returns nanoseconds since midnight.
-func (m *AddOrderMPID) Timestamp() uint64 { return uint48(m.b[5:11]) }
+func (m *AddOrderMPID) Timestamp() uint64 { return timestamp(m.b[3:11]) }
 
 // OrderRef returns the order reference number, unique for the day.
 func (m *AddOrderMPID) OrderRef() uint64 { return binary.BigEndian.Uint64(m.b[11:]) }
@@ -1478,7 +1478,7 @@ func (m *OrderExecuted) StockLocate() uint16 { return binary.BigEndian.Uint16(m.
 func (m *OrderExecuted) TrackingNumber() uint16 { return binary.BigEndian.Uint16(m.b[3:]) }
 
 // Timestamp returns nanoseconds since midnight.
-func (m *OrderExecuted) Timestamp() uint64 { return uint48(m.b[5:11]) }
+func (m *OrderExecuted) Timestamp() uint64 { return timestamp(m.b[3:11]) }
 
 // OrderRef returns the reference number of the executed order.
 func (m *OrderExecuted) OrderRef() uint64 { return binary.BigEndian.Uint64(m.b[11:]) }
@@ -1572,7 +1572,7 @@ func (m *OrderExecutedWithPrice) StockLocate() uint16 { return binary.BigEndian.
 func (m *OrderExecutedWithPrice) TrackingNumber() uint16 { return binary.BigEndian.Uint16(m.b[3:]) }
 
 // Timestamp returns nanoseconds since midnight.
-func (m *OrderExecutedWithPrice) Timestamp() uint64 { return uint48(m.b[5:11]) }
+func (m *OrderExecutedWithPrice) Timestamp() uint64 { return timestamp(m.b[3:11]) }
 
 // OrderRef returns the reference number of the executed order.
 func (m *OrderExecutedWithPrice) OrderRef() uint64 { return binary.BigEndian.Uint64(m.b[11:]) }
@@ -1684,7 +1684,7 @@ func (m *OrderCancel) StockLocate() uint16 { return binary.BigEndian.Uint16(m.b[
 func (m *OrderCancel) TrackingNumber() uint16 { return binary.BigEndian.Uint16(m.b[3:]) }
 
 // Timestamp returns nanoseconds since midnight.
-func (m *OrderCancel) Timestamp() uint64 { return uint48(m.b[5:11]) }
+func (m *OrderCancel) Timestamp() uint64 { return timestamp(m.b[3:11]) }
 
 // OrderRef returns the reference number of the reduced order.
 func (m *OrderCancel) OrderRef() uint64 { return binary.BigEndian.Uint64(m.b[11:]) }
@@ -1770,7 +1770,7 @@ func (m *OrderDelete) StockLocate() uint16 { return binary.BigEndian.Uint16(m.b[
 func (m *OrderDelete) TrackingNumber() uint16 { return binary.BigEndian.Uint16(m.b[3:]) }
 
 // Timestamp returns nanoseconds since midnight.
-func (m *OrderDelete) Timestamp() uint64 { return uint48(m.b[5:11]) }
+func (m *OrderDelete) Timestamp() uint64 { return timestamp(m.b[3:11]) }
 
 // OrderRef returns the reference number of the deleted order.
 func (m *OrderDelete) OrderRef() uint64 { return binary.BigEndian.Uint64(m.b[11:]) }
@@ -1848,7 +1848,7 @@ func (m *OrderReplace) StockLocate() uint16 { return binary.BigEndian.Uint16(m.b
 func (m *OrderReplace) TrackingNumber() uint16 { return binary.BigEndian.Uint16(m.b[3:]) }
 
 // Timestamp returns nanoseconds since midnight.
-func (m *OrderReplace) Timestamp() uint64 { return uint48(m.b[5:11]) }
+func (m *OrderReplace) Timestamp() uint64 { return timestamp(m.b[3:11]) }
 
 // OriginalOrderRef returns the reference number of the replaced order.
 func (m *OrderReplace) OriginalOrderRef() uint64 { return binary.BigEndian.Uint64(m.b[11:]) }
@@ -1950,7 +1950,7 @@ func (m *Trade) StockLocate() uint16 { return binary.BigEndian.Uint16(m.b[1:]) }
 func (m *Trade) TrackingNumber() uint16 { return binary.BigEndian.Uint16(m.b[3:]) }
 
 // Timestamp returns nanoseconds since midnight.
-func (m *Trade) Timestamp() uint64 { return uint48(m.b[5:11]) }
+func (m *Trade) Timestamp() uint64 { return timestamp(m.b[3:11]) }
 
 // OrderRef returns the reference number of the non-displayed order (0 since 2016).
 func (m *Trade) OrderRef() uint64 { return binary.BigEndian.Uint64(m.b[11:]) }
@@ -2069,7 +2069,7 @@ func (m *CrossTrade) StockLocate() uint16 { return binary.BigEndian.Uint16(m.b[1
 func (m *CrossTrade) TrackingNumber() uint16 { return binary.BigEndian.Uint16(m.b[3:]) }
 
 // Timestamp returns nanoseconds since midnight.
-func (m *CrossTrade) Timestamp() uint64 { return uint48(m.b[5:11]) }
+func (m *CrossTrade) Timestamp() uint64 { return timestamp(m.b[3:11]) }
 
 // Shares returns the number of shares matched in the cross.
 func (m *CrossTrade) Shares() uint64 { return binary.BigEndian.Uint64(m.b[11:]) }
@@ -2180,7 +2180,7 @@ func (m *BrokenTrade) StockLocate() uint16 { return binary.BigEndian.Uint16(m.b[
 func (m *BrokenTrade) TrackingNumber() uint16 { return binary.BigEndian.Uint16(m.b[3:]) }
 
 // Timestamp returns nanoseconds since midnight.
-func (m *BrokenTrade) Timestamp() uint64 { return uint48(m.b[5:11]) }
+func (m *BrokenTrade) Timestamp() uint64 { return timestamp(m.b[3:11]) }
 
 // MatchNumber returns the match number of the broken execution.
 func (m *BrokenTrade) MatchNumber() uint64 { return binary.BigEndian.Uint64(m.b[11:]) }
@@ -2258,7 +2258,7 @@ func (m *NOII) StockLocate() uint16 { return binary.BigEndian.Uint16(m.b[1:]) }
 func (m *NOII) TrackingNumber() uint16 { return binary.BigEndian.Uint16(m.b[3:]) }
 
 // Timestamp returns nanoseconds since midnight.
-func (m *NOII) Timestamp() uint64 { return uint48(m.b[5:11]) }
+func (m *NOII) Timestamp() uint64 { return timestamp(m.b[3:11]) }
 
 // PairedShares returns the number of shares matched at the current reference price.
 func (m *NOII) PairedShares() uint64 { return binary.BigEndian.Uint64(m.b[11:]) }
@@ -2401,7 +2401,7 @@ func (m *RPII) StockLocate() uint16 { return binary.BigEndian.Uint16(m.b[1:]) }
 func (m *RPII) TrackingNumber() uint16 { return binary.BigEndian.Uint16(m.b[3:]) }
 
 // Timestamp returns nanoseconds since midnight.
-func (m *RPII) Timestamp() uint64 { return uint48(m.b[5:11]) }
+func (m *RPII) Timestamp() uint64 { return timestamp(m.b[3:11]) }
 
 // Stock returns the security symbol, space padded.
 func (m *RPII) Stock() Stock { return Stock(m.b[11:19]) }
@@ -2488,7 +2488,7 @@ func (m *DLCRPriceDiscovery) StockLocate() uint16 { return binary.BigEndian.Uint
 func (m *DLCRPriceDiscovery) TrackingNumber() uint16 { return binary.BigEndian.Uint16(m.b[3:]) }
 
 // Timestamp returns nanoseconds since midnight.
-func (m *DLCRPriceDiscovery) Timestamp() uint64 { return uint48(m.b[5:11]) }
+func (m *DLCRPriceDiscovery) Timestamp() uint64 { return timestamp(m.b[3:11]) }
 
 // Stock returns the security symbol, space padded.
 func (m *DLCRPriceDiscovery) Stock() Stock { return Stock(m.b[11:19]) }
