@@ -389,3 +389,41 @@ func TestReceiverKernelDrops(t *testing.T) {
 	}
 	t.Logf("read %d, kernel dropped %d of %d", st.Lines[0].Datagrams, st.Lines[0].KernelDrops, sent)
 }
+
+// FDs lets the runner park in poll(2) (ring.Block) instead of spinning:
+// packets still wake the receiver and arrive complete, with the park bound
+// far above the test's whole duration.
+func TestReceiverBlockIdle(t *testing.T) {
+	cfg, addr := unicastConfig(t)
+	const total = 2000
+	out := newSeqOutput(total)
+	r := newTestReceiver(t, cfg, nil, out)
+	w, err := ring.NewWaker()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	idle, err := ring.NewBlock(r.FDs(), w, time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rn := ring.NewRunner(r, ring.RunnerConfig{Idle: idle, CPU: -1})
+	if err := rn.Start(); err != nil {
+		t.Fatal(err)
+	}
+	s := newSender(t)
+	for seq := uint64(1); seq <= total; seq += 10 {
+		s.packet(sessA, seq, 10, addr)
+		if seq%500 == 491 { // a pause: the runner parks, the next packet must wake it
+			for deadline := time.Now().Add(10 * time.Second); out.messages.Load() < seq+9; runtime.Gosched() {
+				if time.Now().After(deadline) {
+					t.Fatalf("receiver did not wake: %d of %d messages", out.messages.Load(), seq+9)
+				}
+			}
+		}
+	}
+	waitDone(t, out.done, 10*time.Second, func() string { return "messages missing" })
+	w.Wake() // unpark for Close
+	rn.Close()
+	out.check(t)
+}
