@@ -43,6 +43,7 @@ type channel struct {
 	hasPrev     bool
 	eos         uint64
 	eosPending  bool
+	ended       bool // EndOfSession delivered: later ones of this session are repeats
 	history     uint64
 
 	conn    *udpsock.Conn // multicast group socket
@@ -111,7 +112,9 @@ func (c *channel) onDatagram(b []byte, recvNs int64, retrans bool) {
 	switch {
 	case p.IsEndOfSession():
 		c.tail(p.Sequence())
-		c.eos, c.eosPending = p.Sequence(), true
+		if !c.ended {
+			c.eos, c.eosPending = p.Sequence(), true
+		}
 	case p.IsHeartbeat():
 		c.ctr.heartbeats.Add(1)
 		c.tail(p.Sequence())
@@ -123,7 +126,7 @@ func (c *channel) onDatagram(b []byte, recvNs int64, retrans bool) {
 		c.onData(&p, b, recvNs)
 	}
 	if c.eosPending && c.next >= c.eos {
-		c.eosPending = false
+		c.eosPending, c.ended = false, true
 		c.ctr.endOfSessions.Add(1)
 		c.emitEvent(EndOfSession, c.eos, recvNs)
 	}
@@ -161,7 +164,7 @@ func (c *channel) changeSession(s decode.Session, recvNs int64) {
 	c.session = s
 	c.epoch++
 	c.next, c.highest = 1, 1
-	c.eosPending = false
+	c.eosPending, c.ended = false, false
 	c.ctr.sessionChanges.Add(1)
 	c.emitEvent(SessionChange, 1, recvNs)
 }

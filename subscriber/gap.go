@@ -151,10 +151,10 @@ func (d *GapDetector) Fill(from, to uint64, nowNs int64) (covered uint64) {
 			g = &d.gaps[i]
 		}
 		if g.declared && g.requests > 0 {
-			// Progress: ask for the rest now, and count the deadline
-			// from here, so a hole larger than one answer is not given
-			// up while its answers are still arriving.
-			g.actionNs, g.detectNs = nowNs, nowNs
+			// Progress: ask for the rest now, restart the retry backoff,
+			// and count the deadline from here, so a hole larger than
+			// one answer is not given up while answers still arrive.
+			g.actionNs, g.detectNs, g.delayNs = nowNs, nowNs, d.retryNs
 		}
 	}
 	return covered

@@ -24,6 +24,9 @@ type channelCounters struct {
 	recvErrors     atomic.Uint64
 	gapsMerged     atomic.Uint64 // mirrored from the GapDetector after each poll
 	gapping        atomic.Int64  // holes open, mirrored likewise
+	next           atomic.Uint64 // mirrored likewise
+	highest        atomic.Uint64
+	held           atomic.Int64
 }
 
 // ChannelStats are one channel's counters (all cumulative).
@@ -49,7 +52,10 @@ type ChannelStats struct {
 	GapsMerged     uint64 // holes merged for want of a gap record
 	SendErrors     uint64
 	RecvErrors     uint64
-	Gapping        int // holes being repaired now
+	Gapping        int    // holes being repaired now
+	Held           int    // packets held ahead of a hole now
+	Next           uint64 // next sequence to deliver
+	Highest        uint64 // one past the highest sequence seen
 }
 
 // Stats is a snapshot of a Subscriber's counters, as plain values.
@@ -59,7 +65,7 @@ type Stats struct {
 }
 
 // Stats returns the counters of every channel and consumer. It is safe from
-// any goroutine (GapsMerged and Gapping are mirrored by the receive agent
+// any goroutine (GapsMerged, Gapping, Held, Next and Highest are mirrored by the receive agent
 // after each poll, so they may lag slightly); it allocates the returned slices.
 func (s *Subscriber) Stats() Stats {
 	var st Stats
@@ -88,6 +94,9 @@ func (s *Subscriber) Stats() Stats {
 			RecvErrors:     k.recvErrors.Load(),
 			GapsMerged:     k.gapsMerged.Load(),
 			Gapping:        int(k.gapping.Load()),
+			Held:           int(k.held.Load()),
+			Next:           k.next.Load(),
+			Highest:        k.highest.Load(),
 		})
 	}
 	for _, c := range s.consumers.Load().all {

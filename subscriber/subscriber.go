@@ -285,6 +285,9 @@ func (s *Subscriber) pollChannel(c *channel) int {
 		c.ctr.gapsMerged.Store(c.gaps.Merged())
 	}
 	c.ctr.gapping.Store(int64(c.gaps.Len()))
+	c.ctr.held.Store(int64(len(c.held)))
+	c.ctr.next.Store(c.next)
+	c.ctr.highest.Store(c.highest)
 	for _, con := range c.cons {
 		con.publish() // cheap when nothing was offered
 	}
