@@ -18,8 +18,8 @@ const (
 	DefaultPacketSize    = 2048    // receive buffer per datagram; MoldUDP64 payloads are <= MTU
 	DefaultMaxDistance   = 64      // messages beyond a hole before it is re-requested early
 	DefaultMaxWait       = 50 * time.Microsecond
-	DefaultHoldPackets   = 1024// reordered packets held per channel
-	DefaultMaxGaps       = 64  // gap records per channel
+	DefaultHoldPackets   = 1024 // reordered packets held per channel
+	DefaultMaxGaps       = 64   // gap records per channel
 	DefaultBaseDelay     = 50 * time.Microsecond
 	DefaultRetryDelay    = 250 * time.Microsecond
 	DefaultBackoff       = 2.0
