@@ -200,11 +200,13 @@ func (w *Worker) Input() *ring.SPSC[*ring.Packet] { return w.in }
 
 // Offer publishes the messages of p (inline mode: call it on the worker's
 // thread, then DoWork). It takes the caller's reference to p and releases it,
-// returning true; after the end of session it returns false, counts the
-// packet in AfterEnd and leaves p to the caller. It does not allocate.
+// returning true; after the end of session it releases p unpublished,
+// counts it in AfterEnd and returns false (feed.Output's contract: Offer
+// always takes the reference). It does not allocate.
 func (w *Worker) Offer(p *ring.Packet) bool {
 	if w.ended {
 		w.Counters.AfterEnd.Add(1)
+		p.Release()
 		return false
 	}
 	w.process(p)

@@ -308,8 +308,12 @@ func TestEndOfSession(t *testing.T) {
 			t.Fatalf("channel %d: want end of session at %d, got count %d seq %d", ch, next, p.Count(), p.Sequence())
 		}
 	}
-	if h.w.Offer(h.packet(quote(0, 5))) {
+	late := h.packet(quote(0, 5))
+	if h.w.Offer(late) {
 		t.Fatal("Offer accepted data after end of session")
+	}
+	if late.Refs() != 0 {
+		t.Fatalf("refused packet still holds %d references: Offer must take the reference", late.Refs())
 	}
 	if got := h.w.Counters.AfterEnd.Load(); got != 1 {
 		t.Fatalf("AfterEnd %d", got)
