@@ -407,3 +407,10 @@ func TestLargePacket(t *testing.T) {
 		t.Fatalf("read %d bytes", n)
 	}
 }
+
+func TestZeroIterator(t *testing.T) {
+	var it decode.MessageIterator
+	if it.Next() || it.Message() != nil || it.Sequence() != 0 {
+		t.Fatal("zero MessageIterator")
+	}
+}
