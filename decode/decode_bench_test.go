@@ -107,6 +107,21 @@ func wrapAll(pkts [][]byte) (n int, sum uint64) {
 	return n, sum
 }
 
+// walkAllRange is walkAll with Packet.All.
+func walkAllRange(pkts [][]byte) (n int, sum uint64) {
+	var p decode.Packet
+	for _, b := range pkts {
+		if p.Wrap(b) != nil {
+			continue
+		}
+		for _, m := range p.All() {
+			n++
+			sum += uint64(len(m))
+		}
+	}
+	return n, sum
+}
+
 // walkAll is the baseline: framing only, no message fields.
 func walkAll(pkts [][]byte) (n int, sum uint64) {
 	var p decode.Packet
@@ -135,6 +150,7 @@ func BenchmarkDecodePackets(b *testing.B) {
 	}{
 		{"wrap-only", wrapAll},
 		{"framing-only", walkAll},
+		{"framing-only-range", walkAllRange},
 		{"addorder-fields", decodeAll},
 		{"addorder-fields-range", decodeAllRange},
 	} {
