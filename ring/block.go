@@ -5,6 +5,7 @@ package ring
 import (
 	"encoding/binary"
 	"fmt"
+	"runtime"
 	"sync/atomic"
 	"time"
 
@@ -15,6 +16,17 @@ import (
 // maxPark <= 0: the agent then runs its DoWork at least this often, which
 // bounds how late its timers fire.
 const DefaultBlockMaxPark = time.Millisecond
+
+// Before it parks, a Block spins and yields like Backoff (same counts), so
+// an agent whose input arrives within a microsecond or so never pays for a
+// park, and its producers' Wake finds it unarmed and costs no system call.
+// Without this phase a streaming consumer that keeps catching up would arm
+// and park per item (measured here: about 1.5 µs per item instead of tens
+// of nanoseconds).
+const (
+	blockSpins  = DefaultBackoffMaxSpins
+	blockYields = DefaultBackoffMaxYields
+)
 
 // Waker lets producers unpark a consumer that waits in a Block. It wraps a
 // non-blocking eventfd and an "armed" flag: the consumer arms the flag
@@ -91,11 +103,13 @@ func (w *Waker) signal() {
 // suits agents that must not spin: a receiver blocks until a socket is
 // readable, a worker until a producer signals its input ring.
 //
-// With a Waker, the first idle call after work only arms the Waker and
+// After work, the first idle calls spin and then yield (blockSpins,
+// blockYields). Then, with a Waker, one idle call only arms the Waker and
 // returns, so the agent checks its inputs once more before the next idle
 // call parks: arm, re-check, then poll (see Waker.Wake for why no wakeup is
-// lost). Without a Waker the fds are level-triggered and idle calls park at
-// once. After a park, Block disarms the Waker and drains its eventfd.
+// lost). Without a Waker the fds are level-triggered and there is no arming
+// step. After a park, Block disarms the Waker and drains its eventfd; it
+// keeps parking on idle calls until work resets it.
 //
 // A Block belongs to one agent's goroutine; Idle does not allocate.
 type Block struct {
@@ -104,6 +118,8 @@ type Block struct {
 	ts      unix.Timespec // maxPark, kept here so ppoll's pointer argument does not escape per call
 	waker   *Waker        // may be nil
 	armed   bool          // the waker is armed and the re-check has been given
+	spins   int           // idle spins since the last work
+	yields  int           // idle yields since the last work
 	drain   [8]byte       // eventfd read buffer
 	maxPark time.Duration
 	_       pad
@@ -132,14 +148,21 @@ func NewBlock(fds []int, w *Waker, maxPark time.Duration) (*Block, error) {
 	return b, nil
 }
 
-// Idle returns at once after work; otherwise it arms the Waker (first idle
-// call) or parks (later calls).
+// Idle returns at once after work; otherwise it spins, yields, arms the
+// Waker, or parks, in that order over consecutive idle calls.
 func (b *Block) Idle(workCount int) {
 	if workCount > 0 {
-		if b.armed {
-			b.waker.armed.Store(0)
-			b.armed = false
-		}
+		b.Reset()
+		return
+	}
+	if b.spins < blockSpins {
+		b.spins++
+		procyield(1)
+		return
+	}
+	if b.yields < blockYields {
+		b.yields++
+		runtime.Gosched()
 		return
 	}
 	if b.waker != nil && !b.armed {
@@ -167,8 +190,9 @@ func (b *Block) park() {
 	}
 }
 
-// Reset disarms the Waker.
+// Reset disarms the Waker and restarts the spin phase.
 func (b *Block) Reset() {
+	b.spins, b.yields = 0, 0
 	if b.armed {
 		b.waker.armed.Store(0)
 		b.armed = false

@@ -22,6 +22,14 @@ func readable(t *testing.T, fd int) bool {
 	return n == 1
 }
 
+// idleToArm makes the idle calls of a Block's spin and yield phases and the
+// one that arms its Waker; none of them may park.
+func idleToArm(b *Block) {
+	for range blockSpins + blockYields + 1 {
+		b.Idle(0)
+	}
+}
+
 func newWaker(t *testing.T) *Waker {
 	t.Helper()
 	w, err := NewWaker()
@@ -59,7 +67,7 @@ func TestWakerOnlyWhenArmed(t *testing.T) {
 		t.Fatal("Wake of an unarmed Waker wrote the eventfd")
 	}
 	b, _ := NewBlock(nil, w, time.Minute)
-	b.Idle(0) // arms
+	idleToArm(b) // arms
 	if w.armed.Load() != 1 {
 		t.Fatal("first idle call did not arm")
 	}
@@ -79,8 +87,9 @@ func TestWakerOnlyWhenArmed(t *testing.T) {
 	if readable(t, w.FD()) {
 		t.Fatal("park did not drain the eventfd")
 	}
-	b.Idle(0) // arms again
-	b.Idle(1) // work disarms
+	b.Idle(1)
+	idleToArm(b) // arms again
+	b.Idle(1)    // work disarms
 	if w.armed.Load() != 0 {
 		t.Fatal("work did not disarm")
 	}
@@ -99,12 +108,18 @@ func TestBlockParksOnFD(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	for range blockSpins + blockYields { // no waker: no arming call
+		b.Idle(0)
+	}
 	start := time.Now()
 	b.Idle(0)
 	if d := time.Since(start); d < 10*time.Millisecond {
 		t.Fatalf("park on an idle fd returned after %v, before maxPark", d)
 	}
 	b, _ = NewBlock([]int{p[0]}, nil, time.Minute)
+	for range blockSpins + blockYields {
+		b.Idle(0)
+	}
 	if _, err := unix.Write(p[1], []byte{1}); err != nil {
 		t.Fatal(err)
 	}
@@ -229,15 +244,15 @@ func TestBlockArmRecheck(t *testing.T) {
 	}
 	r.Offer(1)
 	w.Wake()
-	quick("first idle call", func() { b.Idle(0) }) // must only arm
-	if r.Poll(dst) != 1 {                          // the re-check finds the item
+	quick("idle calls up to arming", func() { idleToArm(b) }) // must not park
+	if r.Poll(dst) != 1 {                                     // the re-check finds the item
 		t.Fatal("re-check missed the item")
 	}
 	b.Idle(1)
 
 	// Window 2: the producer publishes after the consumer armed and
 	// re-checked; Wake sees it armed and signals, so the park ends at once.
-	b.Idle(0) // arms
+	idleToArm(b)
 	if r.Poll(dst) != 0 {
 		t.Fatal("not empty")
 	}

@@ -3,6 +3,7 @@ package ring
 import (
 	"sync"
 	"testing"
+	"time"
 )
 
 // Benchmarks hand b.N items from producer goroutines to the benchmark's
@@ -31,22 +32,42 @@ func benchPacket() *Packet { return &Packet{Buf: make([]byte, 64)} }
 // default: spin, yield, then sleep) gives the CPU back, which is what keeps
 // a two-goroutine benchmark sane when the machine is oversubscribed and a
 // spinning side would burn its time slice waiting for a descheduled peer.
+// Block (SPSC only) parks the consumer in a Block and has the producer call
+// Waker.Wake after every publish, so a wake is event-driven like a channel
+// send; the producer waits for room with Backoff.
 var idlers = []struct {
-	name string
-	new  func() IdleStrategy
+	name  string
+	new   func() IdleStrategy
+	block bool
 }{
-	{"BusySpin", func() IdleStrategy { return BusySpin{} }},
-	{"Backoff", func() IdleStrategy { return NewBackoff(0, 0, 0, 0) }},
+	{"BusySpin", func() IdleStrategy { return BusySpin{} }, false},
+	{"Backoff", func() IdleStrategy { return NewBackoff(0, 0, 0, 0) }, false},
+	{"Block", func() IdleStrategy { return NewBackoff(0, 0, 0, 0) }, true},
 }
 
 // benchSPSC hands b.N items through an SPSC ring, batch per OfferBatch
 // (1 = Offer) and up to drain per Poll.
-func benchSPSC(b *testing.B, batch, drain int, newIdle func() IdleStrategy) {
+func benchSPSC(b *testing.B, batch, drain int, newIdle func() IdleStrategy, block bool) {
 	b.ReportAllocs()
 	r, _ := NewSPSC[*Packet](benchCap)
 	pk := benchPacket()
+	idle := newIdle()
+	wake := func() {}
+	if block {
+		w, err := NewWaker()
+		if err != nil {
+			b.Skip(err)
+		}
+		defer w.Close()
+		if idle, err = NewBlock(nil, w, time.Millisecond); err != nil {
+			b.Fatal(err)
+		}
+		wake = w.Wake
+	}
 	n := b.N
+	done := make(chan struct{})
 	go func() {
+		defer close(done)
 		idle := newIdle()
 		items := make([]*Packet, batch)
 		for i := range items {
@@ -59,11 +80,13 @@ func benchSPSC(b *testing.B, batch, drain int, newIdle func() IdleStrategy) {
 			} else {
 				k = r.OfferBatch(items[:min(batch, n-sent)])
 			}
+			if k > 0 {
+				wake()
+			}
 			sent += k
 			idle.Idle(k)
 		}
 	}()
-	idle := newIdle()
 	dst := make([]*Packet, drain)
 	var last *Packet
 	b.ResetTimer()
@@ -75,6 +98,7 @@ func benchSPSC(b *testing.B, batch, drain int, newIdle func() IdleStrategy) {
 		got += k
 		idle.Idle(k)
 	}
+	<-done
 	sinkPacket = last
 }
 
@@ -82,7 +106,7 @@ func benchSPSC(b *testing.B, batch, drain int, newIdle func() IdleStrategy) {
 // at a time.
 func BenchmarkSPSC(b *testing.B) {
 	for _, id := range idlers {
-		b.Run(id.name, func(b *testing.B) { benchSPSC(b, 1, 1, id.new) })
+		b.Run(id.name, func(b *testing.B) { benchSPSC(b, 1, 1, id.new, id.block) })
 	}
 }
 
@@ -109,7 +133,7 @@ func BenchmarkChan(b *testing.B) {
 // consumer drains up to 256 per Poll.
 func BenchmarkSPSCBatch(b *testing.B) {
 	for _, id := range idlers {
-		b.Run(id.name, func(b *testing.B) { benchSPSC(b, benchBatch, benchDrain, id.new) })
+		b.Run(id.name, func(b *testing.B) { benchSPSC(b, benchBatch, benchDrain, id.new, id.block) })
 	}
 }
 
@@ -207,14 +231,14 @@ func benchMPSC(b *testing.B, batch int, newIdle func() IdleStrategy) {
 // BenchmarkMPSC: two producers Offer single items, one consumer drains up
 // to 256 per Poll.
 func BenchmarkMPSC(b *testing.B) {
-	for _, id := range idlers {
+	for _, id := range idlers[:2] {
 		b.Run(id.name, func(b *testing.B) { benchMPSC(b, 1, id.new) })
 	}
 }
 
 // BenchmarkMPSCBatch: two producers offer 16 items per OfferBatch.
 func BenchmarkMPSCBatch(b *testing.B) {
-	for _, id := range idlers {
+	for _, id := range idlers[:2] {
 		b.Run(id.name, func(b *testing.B) { benchMPSC(b, benchBatch, id.new) })
 	}
 }

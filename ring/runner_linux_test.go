@@ -16,12 +16,13 @@ func TestRunnerCloseWakesBlock(t *testing.T) {
 		t.Fatal(err)
 	}
 	for range 20 {
-		a := newTestAgent("blocked", 2) // the second idle call parks
+		// The idle call after the arming one parks.
+		a := newTestAgent("blocked", blockSpins+blockYields+2)
 		r := NewRunner(a, RunnerConfig{Idle: b, CPU: -1, LockOSThread: true})
 		if err := r.Start(); err != nil {
 			t.Fatal(err)
 		}
-		waitFor(t, a.reached, "two calls")
+		waitFor(t, a.reached, "the calls before a park")
 		start := time.Now()
 		r.Close()
 		if d := time.Since(start); d > 10*time.Second {
