@@ -57,8 +57,9 @@
 // and pins the OS thread if asked, and runs the duty cycle
 // work := DoWork(now); idle.Idle(work). BusySpin and Yield never sleep;
 // Backoff spins, yields and then parks with a growing period (Agrona's
-// defaults); Block parks in poll(2) on the agent's file descriptors and a
-// Waker that producers signal, at no cost to them while the agent is awake.
+// defaults); Block spins and yields the same way and then parks in poll(2)
+// on the agent's file descriptors and a Waker that producers signal, which
+// costs them a fence and a load (no system call) while the agent is awake.
 // Composite runs several agents on one goroutine.
 //
 // # Allocation
