@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"mdcast/cmd/internal/daemon"
+	"mdcast/decode"
 	"mdcast/feed"
 	"mdcast/internal/mcasttest"
 	"mdcast/internal/udpsock"
@@ -29,6 +30,7 @@ type cluster struct {
 	sender   *udpsock.Conn    // in the feed host
 	lines    []netip.AddrPort // the daemon's feed lines
 	chanPort uint16           // every channel's group port
+	upstream netip.AddrPort   // the feed's re-request server (serveUpstream)
 
 	subs []*subscriber.Subscriber
 	cols []*collector
@@ -75,6 +77,11 @@ func newCluster(t *testing.T, o clusterOptions) *cluster {
 		c.lines = append(c.lines, ap)
 		cfg.Feed.Lines = append(cfg.Feed.Lines, feed.LineConfig{Addr: ap.String()})
 	}
+	// The upstream re-request server lives in the feed host (serveUpstream):
+	// datagrams the daemon's kernel drops under load are recovered, as
+	// from an exchange.
+	c.upstream = netip.AddrPortFrom(c.feedHost.Addr(), 32300)
+	cfg.Feed.Recovery.Addr = c.upstream.String()
 	cfg.Publish.Interface = dAddr.String()
 	for i := 0; i < 4; i++ {
 		cfg.Publish.Channels = append(cfg.Publish.Channels, publish.ChannelConfig{
@@ -120,7 +127,9 @@ func newCluster(t *testing.T, o clusterOptions) *cluster {
 			t.Fatalf("subscriber on %s: %v", h.Name(), err)
 		}
 		t.Cleanup(func() { _ = s.Close() })
-		cons, err := s.NewConsumer(subscriber.ConsumerConfig{Name: h.Name()})
+		// A deep ring: a consumer lapped by a busy 2-core machine would
+		// report SlowConsumer loss, which is not what these tests study.
+		cons, err := s.NewConsumer(subscriber.ConsumerConfig{Name: h.Name(), RingSize: 1 << 17})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -153,6 +162,32 @@ func (c *cluster) startDaemon(t *testing.T) {
 		_ = d.Shutdown(ctx)
 	})
 	c.d = d
+}
+
+// serveUpstream answers the daemon's upstream re-requests from pkts, from
+// the feed host, until the test ends.
+func (c *cluster) serveUpstream(t *testing.T, pkts [][]byte) {
+	t.Helper()
+	x := &exchange{msgs: map[uint64][]byte{}, done: make(chan struct{})}
+	if err := c.feedHost.Do(func() error {
+		var err error
+		x.conn, err = udpsock.ListenUnicast(c.upstream, udpsock.Options{})
+		return err
+	}); err != nil {
+		t.Fatalf("upstream server in the feed host: %v", err)
+	}
+	for _, b := range clonePackets(pkts) {
+		var p decode.Packet
+		if err := p.Wrap(b); err != nil {
+			t.Fatal(err)
+		}
+		it := p.Messages()
+		for it.Next() {
+			x.msgs[it.Sequence()] = it.Message()
+		}
+	}
+	go x.serve()
+	t.Cleanup(func() { _ = x.conn.Close(); <-x.done })
 }
 
 // sentMessages is the number of messages the daemon published on its channels.
@@ -212,7 +247,15 @@ func (c *cluster) state() string {
 	for i, k := range c.cols {
 		data, lost, _ := k.counts()
 		h := c.counts(i)
-		fmt.Fprintf(&b, "; %s: collected %d lost %d (stats %+v)", k.name, data, lost, h)
+		_, _, losses := k.counts()
+		fmt.Fprintf(&b, "; %s: collected %d lost %d %v (stats %+v)", k.name, data, lost, losses[:min(len(losses), 3)], h)
+	}
+	if c.d != nil {
+		st := c.d.Stats()
+		fmt.Fprintf(&b, "; feed: emitted %d recovered %d upstream lost %d kernel drops %d", st.Feed.EmittedMessages, st.Feed.RecoveredMessages, st.Feed.UpstreamLost, st.Feed.Lines[0].KernelDrops)
+		for _, ch := range st.Workers[0].Channels {
+			fmt.Fprintf(&b, "; %s: requests %d served %d suppressed %d limited %d busy %d out-of-history %d", ch.Name, ch.Requests, ch.Served, ch.Suppressed, ch.RateLimited, ch.Busy, ch.OutOfHistory)
+		}
 	}
 	return b.String()
 }

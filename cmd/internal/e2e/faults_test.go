@@ -53,10 +53,10 @@ func TestLineADiesMidStream(t *testing.T) {
 	a, b := netip.MustParseAddrPort(c.Feed.Lines[0].Addr), netip.MustParseAddrPort(c.Feed.Lines[1].Addr)
 	snd := newSender(t)
 	half := len(pkts) / 2
-	if err := sendRate(snd, pkts[:half], 40, a, b); err != nil {
+	if err := sendRate(snd, pkts[:half], 10, a, b); err != nil {
 		t.Fatal(err)
 	}
-	if err := sendRate(snd, pkts[half:], 40, b); err != nil {
+	if err := sendRate(snd, pkts[half:], 10, b); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, 30*time.Second, "every quote", func() bool { data, _, _ := cols[0].counts(); return data >= n })
@@ -156,6 +156,7 @@ func TestSubscriberHostCutOff(t *testing.T) {
 			const n = 40_000
 			c := newCluster(t, clusterOptions{subscribers: 2, lines: 1, maxQuote: n, history: tc.history})
 			pkts := stampedPackets(feedSession, 1, 1, n, 10, 16)
+			c.serveUpstream(t, pkts)
 			// 4000 packets at 1 per ms: four seconds of stream, the cut in
 			// the middle.
 			sendErr := make(chan error, 1)
@@ -260,12 +261,13 @@ func TestDaemonKilledAndRestarted(t *testing.T) {
 	c.cfg.HTTP.Addr = "off"
 	cmd := runMdcastdIn(t, c.dHost, c.cfg)
 	pkts := stampedPackets(feedSession, 1, 1, n, 20, 16)
+	c.serveUpstream(t, pkts)
 	phase := func(i int) [][]byte { return pkts[i*len(pkts)/3 : (i+1)*len(pkts)/3] }
 	sub1, sub2 := c.cols[0], c.cols[1]
 	dataAt := func(k *collector) int { d, _, _ := k.counts(); return d }
 
 	// Phase 1: everyone gets everything.
-	if err := sendRate(c.sender, phase(0), 40, c.lines[0]); err != nil {
+	if err := sendRate(c.sender, phase(0), 10, c.lines[0]); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, 30*time.Second, "phase 1 everywhere", func() bool { return dataAt(sub1) >= per && dataAt(sub2) >= per }, c.state)
@@ -275,7 +277,7 @@ func TestDaemonKilledAndRestarted(t *testing.T) {
 	block := nftTable(t, c.subHosts[0], "mdcastblock", "accept",
 		fmt.Sprintf("udp dport %d numgen random mod 100 < 20 drop", c.chanPort),
 		"udp sport 32200-32203 drop")
-	if err := sendRate(c.sender, phase(1), 40, c.lines[0]); err != nil {
+	if err := sendRate(c.sender, phase(1), 10, c.lines[0]); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, 30*time.Second, "phase 2 at sub2", func() bool { return dataAt(sub2) >= 2*per }, c.state)
@@ -297,7 +299,7 @@ func TestDaemonKilledAndRestarted(t *testing.T) {
 	runMdcastdIn(t, c.dHost, c.cfg)
 
 	// Phase 3 through the new daemon: a new session, sequences from 1.
-	if err := sendRate(c.sender, phase(2), 40, c.lines[0]); err != nil {
+	if err := sendRate(c.sender, phase(2), 10, c.lines[0]); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, 30*time.Second, "phase 3 everywhere", func() bool {
