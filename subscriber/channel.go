@@ -43,7 +43,9 @@ type channel struct {
 	hasPrev     bool
 	eos         uint64
 	eosPending  bool
-	ended       bool // EndOfSession delivered: later ones of this session are repeats
+	farRun      int    // far-ahead packets in a row (farOff)
+	farLast     uint64 // sequence of the last of them
+	ended       bool   // EndOfSession delivered: later ones of this session are repeats
 	history     uint64
 
 	conn    *udpsock.Conn // multicast group socket
@@ -109,6 +111,9 @@ func (c *channel) onDatagram(b []byte, recvNs int64, retrans bool) {
 		}
 		c.changeSession(s, recvNs)
 	}
+	if c.farOff(p.Sequence()) {
+		return
+	}
 	switch {
 	case p.IsEndOfSession():
 		c.tail(p.Sequence())
@@ -130,6 +135,39 @@ func (c *channel) onDatagram(b []byte, recvNs int64, retrans bool) {
 		c.ctr.endOfSessions.Add(1)
 		c.emitEvent(EndOfSession, c.eos, recvNs)
 	}
+}
+
+// Far sequences: a packet of the channel's session whose sequence lies more
+// than farJump beyond the highest seen is dropped and counted, unless
+// farResync such packets arrive in a row, each within farJump of the one
+// before. Multicast is unauthenticated: without this, one forged packet far
+// ahead opened a gap of up to 2^64 sequences that ended as a Loss, after
+// which every real packet was a duplicate. 2^24 messages is far more than
+// any gap the daemon's history can repair.
+const (
+	farJump   = 1 << 24
+	farResync = 64
+)
+
+// farOff reports whether the packet starting at seq is to be dropped as
+// too far ahead (see farJump). It resets the run on any packet that is not.
+func (c *channel) farOff(seq uint64) bool {
+	if seq <= c.highest || seq-c.highest <= farJump {
+		c.farRun = 0
+		return false
+	}
+	if c.farRun > 0 && (seq >= c.farLast && seq-c.farLast <= farJump || seq < c.farLast && c.farLast-seq <= farJump) {
+		c.farRun++
+	} else {
+		c.farRun = 1
+	}
+	c.farLast = seq
+	if c.farRun < farResync {
+		c.ctr.farSequence.Add(1)
+		return true
+	}
+	c.farRun = 0 // the sender really moved: follow it through the gap path
+	return false
 }
 
 // join starts the stream at the first packet seen (seq: its first sequence,

@@ -18,6 +18,7 @@ type channelCounters struct {
 	injectedDrops  atomic.Uint64
 	malformed      atomic.Uint64
 	stale          atomic.Uint64
+	farSequence    atomic.Uint64
 	tooLarge       atomic.Uint64
 	holdFull       atomic.Uint64
 	sendErrors     atomic.Uint64
@@ -47,6 +48,7 @@ type ChannelStats struct {
 	InjectedDrops  uint64 // packets dropped by Config.Loss
 	Malformed      uint64 // datagrams that failed MoldUDP64 validation or were truncated
 	Stale          uint64 // packets of a previous session, or answers before the first packet
+	FarSequence    uint64 // packets more than 2^24 sequences beyond the highest seen, dropped (forged or junk)
 	TooLarge       uint64 // messages longer than MaxMessageLen (delivered as Loss)
 	HoldFull       uint64 // out-of-order packets not held for want of room (re-requested)
 	GapsMerged     uint64 // holes merged for want of a gap record
@@ -88,6 +90,7 @@ func (s *Subscriber) Stats() Stats {
 			InjectedDrops:  k.injectedDrops.Load(),
 			Malformed:      k.malformed.Load(),
 			Stale:          k.stale.Load(),
+			FarSequence:    k.farSequence.Load(),
 			TooLarge:       k.tooLarge.Load(),
 			HoldFull:       k.holdFull.Load(),
 			SendErrors:     k.sendErrors.Load(),
