@@ -483,3 +483,58 @@ func TestReRequestAbuse(t *testing.T) {
 		t.Errorf("p99 under abuse is %.2f times the quiet p99", ratio)
 	}
 }
+
+// TestChannelInjection: a host on the distribution segment forges a packet
+// on a channel group, of the daemon's session with a sequence far ahead.
+// The subscriber must not be stopped by it: the real stream before, during
+// and after the forged gap's deadline keeps arriving.
+func TestChannelInjection(t *testing.T) {
+	const n = 30_000
+	c := testConfig(t, 1)
+	d := startDaemon(t, c)
+	sc := d.SubscriberConfig()
+	sc.Retransmit.Deadline = 200 * time.Millisecond
+	s, cols := loopbackSubscriber(t, sc, n+1, subscriber.ConsumerConfig{Name: "app"})
+	col := cols[0]
+	pkts := stampedPackets(feedSession, 1, 1, n, 20, 16)
+	third := len(pkts) / 3
+	feedAddr := netip.MustParseAddrPort(c.Feed.Lines[0].Addr)
+	snd := newSender(t)
+	dataAt := func() int { data, _, _ := col.counts(); return data }
+	if err := sendRate(snd, pkts[:third], 10, feedAddr); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 10*time.Second, "the first third", func() bool { return dataAt() >= n/3 })
+
+	forger, err := udpsock.NewSender(netip.MustParseAddrPort("127.0.0.1:0"), "lo", udpsock.Options{Loop: true, TTL: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer forger.Close()
+	group := netip.MustParseAddrPort(c.Publish.Channels[0].Group)
+	var q [decode.QuoteLen]byte
+	msg := decode.AppendQuote(q[:0], decode.QuoteFields{Instrument: 0, ExchangeTime: uint64(n + 1)})
+	far := decode.AppendMessage(decode.AppendPacketHeader(nil, mustSession(d.Session()), 1<<40, 1), msg)
+	if err := forger.WriteTo(far, group); err != nil {
+		t.Fatal(err)
+	}
+	if err := sendRate(snd, pkts[third:2*third], 10, feedAddr); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 10*time.Second, "the second third", func() bool { return dataAt() >= 2*n/3 })
+	// A forged gap would reach its deadline (200ms) while the channel is
+	// quiet, and every later packet would then be a duplicate.
+	time.Sleep(500 * time.Millisecond)
+	if err := sendRate(snd, pkts[2*third:], 10, feedAddr); err != nil {
+		t.Fatal(err)
+	}
+	state := func() string {
+		data, lost, losses := col.counts()
+		return fmt.Sprintf("data %d lost %d losses %v; ch0 %+v", data, lost, losses[:min(len(losses), 4)], s.Stats().Channels[0])
+	}
+	waitFor(t, 10*time.Second, "the last third despite the forged packet", func() bool { return col.missing(1, n) == 0 }, state)
+	t.Logf("after a forged far-ahead packet: %s", state())
+	if _, lost, _ := col.counts(); lost != 0 || s.Stats().Channels[0].FarSequence != 1 {
+		t.Fatalf("want the forged packet counted as far sequence and nothing lost: %s", state())
+	}
+}
