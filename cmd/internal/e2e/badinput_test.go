@@ -369,9 +369,14 @@ func TestReRequestAbuse(t *testing.T) {
 	half := len(pkts) / 2
 	dataAt := func() int { data, _, _ := victim.counts(); return data }
 
-	// Warm up, then the quiet phase.
+	// Warm up (joins, first allocations, page faults), then the quiet phase.
+	warm := len(pkts) / 10
+	if err := sendRate(snd, pkts[:warm], 2, feedAddr); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 20*time.Second, "the warm-up", func() bool { return dataAt() >= warm*5 })
 	victim.measureLatency(true)
-	if err := sendRate(snd, pkts[:half], 2, feedAddr); err != nil {
+	if err := sendRate(snd, pkts[warm:half], 2, feedAddr); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, 20*time.Second, "the quiet phase", func() bool { return dataAt() >= perPhase })
@@ -476,7 +481,7 @@ func TestReRequestAbuse(t *testing.T) {
 	ratio := float64(a99) / float64(q99)
 	t.Logf("victim latency (send stamp to consumer): quiet p50 %v p99 %v (%d samples); under abuse p50 %v p99 %v (%d samples); p99 ratio %.2f",
 		q50, q99, len(quiet), a50, a99, len(abused), ratio)
-	if len(quiet) < perPhase/2 || len(abused) < perPhase/2 {
+	if len(quiet) < perPhase/3 || len(abused) < perPhase/2 {
 		t.Fatalf("too few latency samples: %d quiet, %d abused", len(quiet), len(abused))
 	}
 	if ratio > 2 && os.Getenv("MDCAST_STRICT_LATENCY") != "" {
