@@ -280,6 +280,28 @@ func (p Policy) String() string {
 	return "drop-oldest"
 }
 
+// MarshalText implements encoding.TextMarshaler ("drop-oldest", "conflate").
+func (p Policy) MarshalText() ([]byte, error) {
+	if p > Conflate {
+		return nil, fmt.Errorf("%w: policy %d: unknown", ErrConfig, p)
+	}
+	return []byte(p.String()), nil
+}
+
+// UnmarshalText implements encoding.TextUnmarshaler, so TOML configs name
+// the policy.
+func (p *Policy) UnmarshalText(b []byte) error {
+	switch string(b) {
+	case "drop-oldest", "":
+		*p = DropOldest
+	case "conflate":
+		*p = Conflate
+	default:
+		return fmt.Errorf("%w: policy %q: want drop-oldest or conflate", ErrConfig, b)
+	}
+	return nil
+}
+
 // ConsumerConfig configures one Consumer.
 type ConsumerConfig struct {
 	// Name shows in Stats (default "consumer<index>").

@@ -42,7 +42,10 @@
 // backoff until Retransmit.Deadline (see GapDetector). Duplicates are dropped
 // and counted. A heartbeat whose sequence is ahead reveals a lost tail. A
 // joining subscriber starts at the first packet it sees, or first asks for
-// LateJoin.History messages before it.
+// LateJoin.History messages before it. So a subscriber started before the
+// channel carries data, whose first data packet is lost, would start after
+// it: set LateJoin.History, or let a heartbeat arrive first (Stats shows
+// Heartbeats), when the session's first messages matter.
 //
 // # Two delivery APIs
 //

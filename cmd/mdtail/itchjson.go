@@ -131,7 +131,7 @@ func appendITCHJSON(dst []byte, f any) []byte {
 	for i := 0; i < t.NumField(); i++ {
 		fv := v.Field(i)
 		dst = append(dst, ',')
-		dst = strconv.AppendQuote(dst, jsonName(t.Field(i).Name))
+		dst = appendJSONString(dst, jsonName(t.Field(i).Name))
 		dst = append(dst, ':')
 		switch {
 		case fv.Type() == price4Type:
@@ -145,16 +145,36 @@ func appendITCHJSON(dst []byte, f any) []byte {
 		case fv.Kind() == reflect.Array: // Stock, MPID, [2]byte, [4]byte
 			b := make([]byte, fv.Len())
 			reflect.Copy(reflect.ValueOf(b), fv)
-			dst = strconv.AppendQuote(dst, strings.TrimRight(string(b), " "))
+			dst = appendJSONString(dst, strings.TrimRight(string(b), " "))
 		case fv.Kind() == reflect.Uint8: // alpha code
-			dst = strconv.AppendQuote(dst, string(rune(fv.Uint())))
+			dst = appendJSONString(dst, string([]byte{byte(fv.Uint())}))
 		case fv.CanUint():
 			dst = strconv.AppendUint(dst, fv.Uint(), 10)
 		case fv.CanInt():
 			dst = strconv.AppendInt(dst, fv.Int(), 10)
 		default:
-			dst = strconv.AppendQuote(dst, fv.String())
+			dst = appendJSONString(dst, fv.String())
 		}
 	}
 	return dst
+}
+
+// appendJSONString appends s as a JSON string. Bytes outside printable
+// ASCII (ITCH alpha fields may hold anything on a damaged feed) are written
+// as \u00XX escapes, so the output is always valid JSON and plain ASCII.
+func appendJSONString(dst []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	dst = append(dst, '"')
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == '"' || c == '\\':
+			dst = append(dst, '\\', c)
+		case c < 0x20 || c >= 0x7f:
+			dst = append(dst, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+		default:
+			dst = append(dst, c)
+		}
+	}
+	return append(dst, '"')
 }

@@ -47,14 +47,14 @@ func (p *printer) message(channel string, seq uint64, recvNs int64, msg []byte) 
 	case p.json:
 		b = appendHeaderJSON(b, channel, seq, recvNs)
 		b = append(b, `,"type":`...)
-		b = strconv.AppendQuote(b, string(rune(t)))
+		b = appendJSONString(b, string([]byte{t}))
 		if f, ok := itchFields(msg); ok {
 			b = append(b, `,"name":`...)
-			b = strconv.AppendQuote(b, decode.ITCHName(t))
+			b = appendJSONString(b, decode.ITCHName(t))
 			b = appendITCHJSON(b, f)
 		} else {
 			b = append(b, `,"invalid":`...)
-			b = strconv.AppendQuote(b, string(decode.AppendITCHText(nil, msg)))
+			b = appendJSONString(b, string(decode.AppendITCHText(nil, msg)))
 		}
 		b = append(b, '}')
 	case isQuote:
@@ -76,16 +76,16 @@ func (p *printer) event(channel, kind string, from, to uint64, reason string) {
 	b := p.buf[:0]
 	if p.json {
 		b = append(b, `{"channel":`...)
-		b = strconv.AppendQuote(b, channel)
+		b = appendJSONString(b, channel)
 		b = append(b, `,"event":`...)
-		b = strconv.AppendQuote(b, kind)
+		b = appendJSONString(b, kind)
 		b = append(b, `,"seq":`...)
 		b = strconv.AppendUint(b, from, 10)
 		if kind == "loss" {
 			b = append(b, `,"to":`...)
 			b = strconv.AppendUint(b, to, 10)
 			b = append(b, `,"reason":`...)
-			b = strconv.AppendQuote(b, reason)
+			b = appendJSONString(b, reason)
 		}
 		b = append(b, "}\n"...)
 	} else {
@@ -130,7 +130,7 @@ func appendHeaderJSON(b []byte, channel string, seq uint64, recvNs int64) []byte
 	sep := false
 	if channel != "" {
 		b = append(b, `"channel":`...)
-		b = strconv.AppendQuote(b, channel)
+		b = appendJSONString(b, channel)
 		sep = true
 	}
 	if seq != 0 {
@@ -161,7 +161,7 @@ func appendQuoteJSON(b, msg []byte) []byte {
 	var q decode.Quote
 	if err := q.Wrap(msg); err != nil {
 		b = append(b, `,"type":"q","invalid":`...)
-		b = strconv.AppendQuote(b, err.Error())
+		b = appendJSONString(b, err.Error())
 		return append(b, '}')
 	}
 	b = append(b, `,"type":"q","version":`...)
