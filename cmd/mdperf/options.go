@@ -50,7 +50,7 @@ func (o *options) addCommon(fs *flag.FlagSet) {
 	fs.BoolVar(&o.Baseline, "baseline", true, "also measure the direct path (generator straight to a multicast group)")
 	fs.IntVar(&o.MaxPayload, "max-payload", 1400, "UDP payload budget of the generator's datagrams")
 	fs.BoolVar(&o.Verbose, "v", false, "log the daemon's info messages")
-	fs.IntVar(&o.GOMAXPROCS, "gomaxprocs", 0, "GOMAXPROCS for the run (0: CPUs + 2, see below)")
+	fs.IntVar(&o.GOMAXPROCS, "gomaxprocs", 0, "GOMAXPROCS for the run (0: CPUs + 2, so threads parked in system calls never hold every P)")
 }
 
 // setGOMAXPROCS gives the process a few more Ps than CPUs unless told

@@ -136,7 +136,7 @@ func (e *env) daemonPath() (*path, error) {
 	} else {
 		cfg, err := daemon.Load(o.DaemonCfg)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("-daemon: %w", err)
 		}
 		cfg = cfg.WithDefaults()
 		if err := cfg.Validate(); err != nil {

@@ -126,7 +126,7 @@ func runOnce(ctx context.Context, o *options) (*runResult, error) {
 	if o.Replay != "" {
 		r, err := perf.LoadReplay(o.Replay)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("-replay: %w", err)
 		}
 		e.replay, e.format = r, decode.FormatITCH
 		rep.Replay = fmt.Sprintf("%s (%d ITCH messages from a %s, looped; timestamps replaced by intended send times)", o.Replay, r.Len(), r.Source)
