@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -207,3 +208,65 @@ loop:
 		t.Errorf("summary %+v", sum)
 	}
 }
+
+// TestStatsLines: -stats prints a line per channel every second with its
+// rate and repair counters.
+func TestStatsLines(t *testing.T) {
+	pc, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := pc.LocalAddr().(*net.UDPAddr).Port
+	pc.Close()
+	group := netip.AddrPortFrom(netip.AddrFrom4([4]byte{239, 255, byte(os.Getpid() % 250), 241}), uint16(port))
+	send, err := udpsock.NewSender(netip.MustParseAddrPort("127.0.0.1:0"), "lo", udpsock.Options{Loop: true})
+	if err != nil {
+		t.Skipf("no loopback multicast: %v", err)
+	}
+	defer send.Close()
+	o, err := parseOptions([]string{"-channel", group.String() + ",name=statsch", "-stats", "-q", "-duration", "1500ms"}, os.Stderr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stdout, stderr syncBuffer
+	done := make(chan error, 1)
+	go func() { done <- run(context.Background(), o, &stdout, &stderr) }()
+	sess, _ := decode.MakeSession("STATS")
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	seq := uint64(1)
+	for {
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatal(err)
+			}
+			out := stderr.String()
+			if !strings.Contains(out, " statsch: ") || !strings.Contains(out, " msg/s ") || !strings.Contains(out, "gaps ") || !strings.Contains(out, "recovered ") {
+				t.Fatalf("stats output %q", out)
+			}
+			if stdout.Len() != 0 {
+				t.Errorf("-q printed %q", stdout.String())
+			}
+			return
+		case <-tick.C:
+			pkt := decode.AppendMessage(decode.AppendPacketHeader(nil, sess, seq, 1), decode.AppendQuote(nil, decode.QuoteFields{Instrument: 1}))
+			_ = send.WriteTo(pkt, group)
+			seq++
+		}
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for the writer goroutine and the test.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+func (s *syncBuffer) Len() int       { s.mu.Lock(); defer s.mu.Unlock(); return s.b.Len() }
