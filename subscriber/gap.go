@@ -5,11 +5,12 @@ import "math/rand/v2"
 // gap is one hole being repaired: sequences from..to inclusive.
 type gap struct {
 	from, to uint64
-	detectNs int64 // when the hole was seen; the deadline counts from here
-	actionNs int64 // next request time, once declared
-	delayNs  int64 // current retry delay
-	declared bool  // reorder wait over: requests are due
-	requests uint32
+	detectNs int64  // when the hole was seen; the deadline counts from here
+	actionNs int64  // next request time, once declared
+	delayNs  int64  // current retry delay
+	sentNs   int64  // first request since the hole was seen or last shrank
+	declared bool   // reorder wait over: requests are due
+	requests uint32 // requests since the hole was seen or last shrank
 }
 
 // GapDetector tracks the holes of one channel and decides when to re-request
@@ -21,8 +22,9 @@ type gap struct {
 // A hole is declared (due for a request) when it is older than
 // Reorder.MaxWait or more than Reorder.MaxDistance messages have arrived
 // beyond it, whichever is first. Its first request goes out after a random
-// 0.5-1.5 x Retransmit.BaseDelay, a retry RetryDelay later, then at delays
-// multiplied by Backoff up to MaxDelay, until Retransmit.Deadline after the hole was seen; then Expire
+// 0.5-1.5 x Retransmit.BaseDelay, a retry RetryDelay (or twice the measured
+// request round trip, if longer) later, then at delays multiplied by Backoff
+// up to MaxDelay, until Retransmit.Deadline after the hole was seen; then Expire
 // hands it back as lost. A hole that is partly filled by a retransmission is
 // re-requested for the rest at once: the daemon answers one packet per
 // request, so a hole larger than a packet is fetched at the round-trip rate;
@@ -43,6 +45,7 @@ type GapDetector struct {
 	maxRequest                                   uint16
 	rnd                                          *rand.Rand
 
+	srtt   int64  // smoothed request round trip (0 until measured)
 	merged uint64 // holes merged for want of a record
 }
 
@@ -127,6 +130,12 @@ func (d *GapDetector) Fill(from, to uint64, nowNs int64) (covered uint64) {
 		}
 		lo, hi := max(g.from, from), min(g.to, to)
 		covered += hi - lo + 1
+		if g.requests == 1 {
+			// An answer to a single request: an unambiguous round trip
+			// (Karn's rule: after a retry we cannot tell which one it
+			// answers).
+			d.sampleRTT(nowNs - g.sentNs)
+		}
 		switch {
 		case from <= g.from && to >= g.to: // whole hole
 			d.gaps = append(d.gaps[:i], d.gaps[i+1:]...)
@@ -154,11 +163,27 @@ func (d *GapDetector) Fill(from, to uint64, nowNs int64) (covered uint64) {
 			// Progress: ask for the rest now, restart the retry backoff,
 			// and count the deadline from here, so a hole larger than
 			// one answer is not given up while answers still arrive.
-			g.actionNs, g.detectNs, g.delayNs = nowNs, nowNs, d.retryNs
+			g.actionNs, g.detectNs, g.delayNs, g.requests = nowNs, nowNs, d.retryNs, 0
 		}
 	}
 	return covered
 }
+
+// sampleRTT folds one round trip into the smoothed estimate (EWMA 1/8).
+func (d *GapDetector) sampleRTT(ns int64) {
+	if ns <= 0 {
+		return
+	}
+	if d.srtt == 0 {
+		d.srtt = ns
+		return
+	}
+	d.srtt += (ns - d.srtt) / 8
+}
+
+// RTT returns the smoothed request round trip measured so far (0 before
+// the first unambiguous answer).
+func (d *GapDetector) RTT() int64 { return d.srtt }
 
 // Poll declares holes whose reorder wait is over and calls send for every
 // request due at nowNs, at most MaxRequest sequences each. highest is one
@@ -184,8 +209,13 @@ func (d *GapDetector) Poll(nowNs int64, highest uint64, send func(from uint64, c
 		}
 		send(g.from, uint16(n))
 		sent++
+		if g.requests == 0 {
+			g.sentNs = nowNs
+		}
 		g.requests++
-		g.actionNs = nowNs + g.delayNs
+		// Retry no sooner than twice the measured round trip: answers
+		// that are merely slow (a loaded daemon) are not asked for twice.
+		g.actionNs = nowNs + min(max(g.delayNs, 2*d.srtt), d.maxDelay)
 		g.delayNs = min(int64(float64(g.delayNs)*d.backoff), d.maxDelay)
 	}
 	return sent

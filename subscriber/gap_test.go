@@ -165,3 +165,30 @@ func TestGapDetectorWrapAround(t *testing.T) {
 		t.Fatal("not expired across the wrap")
 	}
 }
+
+func TestGapDetectorRetryFollowsRTT(t *testing.T) {
+	d := testDetector(7, 0)
+	d.Add(1, 1, 0)
+	got := run(d, 0, 500*us, 2)
+	if len(got) != 1 {
+		t.Fatalf("requests %v", got)
+	}
+	d.Fill(1, 1, got[0].at+1500*us) // answered after 1.5 ms
+	if d.RTT() != 1500*us {
+		t.Fatalf("rtt %d", d.RTT())
+	}
+	d.Add(5, 5, 10_000*us)
+	got = run(d, 10_000*us, 16_000*us, 6)
+	if len(got) < 2 {
+		t.Fatalf("requests %v", got)
+	}
+	// RetryDelay is 1 ms, twice the round trip 3 ms: the retry waits 3 ms.
+	if gap := got[1].at - got[0].at; gap != 3000*us {
+		t.Errorf("retry after %dus, want 3000us", gap/us)
+	}
+	// A retried request's answer is ambiguous: no sample.
+	d.Fill(5, 5, got[1].at+100*us)
+	if d.RTT() != 1500*us {
+		t.Errorf("rtt changed to %d by an ambiguous answer", d.RTT())
+	}
+}

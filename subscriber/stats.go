@@ -1,6 +1,9 @@
 package subscriber
 
-import "sync/atomic"
+import (
+	"sync/atomic"
+	"time"
+)
 
 // channelCounters are written by the receive agent and read by Stats.
 type channelCounters struct {
@@ -28,6 +31,7 @@ type channelCounters struct {
 	next           atomic.Uint64 // mirrored likewise
 	highest        atomic.Uint64
 	held           atomic.Int64
+	rtt            atomic.Int64
 }
 
 // ChannelStats are one channel's counters (all cumulative).
@@ -54,10 +58,11 @@ type ChannelStats struct {
 	GapsMerged     uint64 // holes merged for want of a gap record
 	SendErrors     uint64
 	RecvErrors     uint64
-	Gapping        int    // holes being repaired now
-	Held           int    // packets held ahead of a hole now
-	Next           uint64 // next sequence to deliver
-	Highest        uint64 // one past the highest sequence seen
+	Gapping        int           // holes being repaired now
+	Held           int           // packets held ahead of a hole now
+	Next           uint64        // next sequence to deliver
+	Highest        uint64        // one past the highest sequence seen
+	RTT            time.Duration // smoothed re-request round trip (0 until measured)
 }
 
 // Stats is a snapshot of a Subscriber's counters, as plain values.
@@ -67,7 +72,7 @@ type Stats struct {
 }
 
 // Stats returns the counters of every channel and consumer. It is safe from
-// any goroutine (GapsMerged, Gapping, Held, Next and Highest are mirrored by the receive agent
+// any goroutine (GapsMerged, Gapping, Held, Next, Highest and RTT are mirrored by the receive agent
 // after each poll, so they may lag slightly); it allocates the returned slices.
 func (s *Subscriber) Stats() Stats {
 	var st Stats
@@ -100,6 +105,7 @@ func (s *Subscriber) Stats() Stats {
 			Held:           int(k.held.Load()),
 			Next:           k.next.Load(),
 			Highest:        k.highest.Load(),
+			RTT:            time.Duration(k.rtt.Load()),
 		})
 	}
 	for _, c := range s.consumers.Load().all {

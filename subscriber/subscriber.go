@@ -283,6 +283,7 @@ func (s *Subscriber) pollChannel(c *channel) int {
 		work += c.expire()
 		work += c.gaps.Poll(c.nowNs, c.highest, c.sendFn)
 		c.ctr.gapsMerged.Store(c.gaps.Merged())
+		c.ctr.rtt.Store(c.gaps.RTT())
 	}
 	c.ctr.gapping.Store(int64(c.gaps.Len()))
 	c.ctr.held.Store(int64(len(c.held)))

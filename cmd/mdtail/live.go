@@ -103,10 +103,10 @@ func statsLoop(ctx context.Context, s *subscriber.Subscriber, w io.Writer) {
 			dt := now.Sub(last).Seconds()
 			for i, c := range cur {
 				p := prev[i]
-				fmt.Fprintf(w, "%s %s: %.0f msg/s %.0f pkt/s gaps %d (+%d) recovered %d lost %d dup %d req %d malformed %d open %d\n",
+				fmt.Fprintf(w, "%s %s: %.0f msg/s %.0f pkt/s gaps %d (+%d) recovered %d lost %d dup %d req %d rtt %v malformed %d open %d\n",
 					now.Format("15:04:05"), c.Name,
 					float64(c.Messages-p.Messages)/dt, float64(c.Packets-p.Packets)/dt,
-					c.Gaps, c.Gaps-p.Gaps, c.Recovered, c.Lost, c.Duplicates, c.Requests, c.Malformed, c.Gapping)
+					c.Gaps, c.Gaps-p.Gaps, c.Recovered, c.Lost, c.Duplicates, c.Requests, c.RTT, c.Malformed, c.Gapping)
 			}
 			prev, last = cur, now
 		}
