@@ -83,7 +83,9 @@ func TestSubscriberConflatingConsumerStall(t *testing.T) {
 	select {
 	case <-first:
 	case <-time.After(10 * time.Second):
-		t.Fatal("the conflating consumer never got the first quotes")
+		data, _, _ := cols[0].counts()
+		t.Fatalf("the conflating consumer never got the first quotes (fast consumer: %d; subscriber %+v; daemon feed %+v)",
+			data, s.Stats(), d.Stats().Feed)
 	}
 	start := time.Now()
 	if err := sendRate(snd, pkts[5:], 10, feedAddr); err != nil {
