@@ -3,7 +3,7 @@ package subscriber
 import "mdcast/decode"
 
 // MaxMessageLen is the largest message a Message carries inline: every
-// ITCH 5.0 message (the longest, 'J'/'N'... , is 50 bytes) and the 48-byte
+// ITCH 5.0 message (the longest, NOII 'I', is 50 bytes) and the 48-byte
 // mdcast quote fit. A longer message is not delivered: the consumer gets a
 // Loss with Reason TooLarge for its sequence, and the channel counts it.
 const MaxMessageLen = 64
@@ -93,6 +93,8 @@ func (l Loss) Count() uint64 { return l.To - l.From + 1 }
 // no pointer into any packet buffer; consumers receive it in batches of
 // []Message owned by the Consumer. Access it by index (m := &batch[i]):
 // Bytes aliases the Message, so calling it on a copy makes that copy escape.
+// Quotes have Quote; for ITCH, wrap decode's view of the type over Bytes
+// (var a decode.AddOrder; err := a.Wrap(m.Bytes())), which copies nothing.
 type Message struct {
 	// Sequence is the message's sequence (Data), the first lost sequence
 	// (LossEvent), or the next sequence of the session (SessionChange,
