@@ -210,6 +210,13 @@ func TestLinesABWithIndependentLoss(t *testing.T) {
 	pkts := quotePackets(feedSession, n, 20, 16)
 	x := newExchange(t, pkts)
 	c.Feed.Recovery.Addr = x.conn.LocalAddr().String()
+	// This test checks completeness, not recovery speed: on a loaded 2-core
+	// machine a 5 ms answer window can pass while the fake exchange's
+	// goroutine waits for a CPU.
+	c.Feed.Recovery.Timeout = 50 * time.Millisecond
+	c.Feed.Recovery.Retries = 10
+	c.Feed.Lines[0].RcvBuf = 32 << 20
+	c.Feed.Lines[1].RcvBuf = 32 << 20
 	readers := readersFor(t, c)
 	d := startDaemon(t, c)
 	sendPaced(t, newSender(t), pkts,
