@@ -31,6 +31,7 @@ type cluster struct {
 	lines    []netip.AddrPort // the daemon's feed lines
 	chanPort uint16           // every channel's group port
 	upstream netip.AddrPort   // the feed's re-request server (serveUpstream)
+	hb       *heartbeater     // upstream heartbeats from the feed host
 
 	subs []*subscriber.Subscriber
 	cols []*collector
@@ -106,6 +107,16 @@ func newCluster(t *testing.T, o clusterOptions) *cluster {
 		t.Fatalf("feed host sender: %v", err)
 	}
 	t.Cleanup(func() { _ = c.sender.Close() })
+	var hbConn *udpsock.Conn
+	if err := c.feedHost.Do(func() error {
+		var err error
+		hbConn, err = udpsock.ListenUnicast(netip.AddrPortFrom(c.feedHost.Addr(), 0), udpsock.Options{})
+		return err
+	}); err != nil {
+		t.Fatalf("feed host heartbeat socket: %v", err)
+	}
+	t.Cleanup(func() { _ = hbConn.Close() })
+	c.hb = startHeartbeats(t, hbConn, feedSession, c.lines...)
 
 	deadline := o.deadline
 	if deadline == 0 {

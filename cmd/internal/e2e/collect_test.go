@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -253,4 +254,55 @@ func percentile(xs []int64, p float64) time.Duration {
 	slices.Sort(xs)
 	i := int(float64(len(xs)-1) * p / 100)
 	return time.Duration(xs[i])
+}
+
+// heartbeater sends, every 5 ms until the test ends, the MoldUDP64
+// heartbeat an exchange sends after its last packet (the session, the next
+// sequence) to the feed lines, from a socket of its own. Without it a feed
+// packet the kernel drops at the end of a test phase (on a busy machine)
+// would be a tail loss the daemon cannot see. Nothing is sent until
+// the next sequence is set.
+type heartbeater struct {
+	next atomic.Uint64
+}
+
+func startHeartbeats(t *testing.T, c *udpsock.Conn, s decode.Session, dsts ...netip.AddrPort) *heartbeater {
+	t.Helper()
+	h := &heartbeater{}
+	stop, done := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		tick := time.NewTicker(5 * time.Millisecond)
+		defer tick.Stop()
+		var hb []byte
+		for {
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+			}
+			if next := h.next.Load(); next != 0 {
+				hb = decode.AppendPacketHeader(hb[:0], s, next, 0)
+				for _, d := range dsts {
+					_ = c.WriteTo(hb, d) // best effort, as a heartbeat is
+				}
+			}
+		}
+	}()
+	t.Cleanup(func() { close(stop); <-done })
+	return h
+}
+
+// sent records that every packet up to and including the last of pkts was sent.
+func (h *heartbeater) sent(pkts [][]byte) {
+	var p decode.Packet
+	if len(pkts) > 0 && p.Wrap(pkts[len(pkts)-1]) == nil {
+		h.next.Store(p.NextSequence())
+	}
+}
+
+// loopbackHeartbeats starts a heartbeater on loopback.
+func loopbackHeartbeats(t *testing.T, dsts ...netip.AddrPort) *heartbeater {
+	t.Helper()
+	return startHeartbeats(t, newSender(t), feedSession, dsts...)
 }

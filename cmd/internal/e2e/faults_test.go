@@ -42,16 +42,17 @@ func loopbackSubscriber(t *testing.T, sc subscriber.Config, maxQuote int, ccs ..
 }
 
 // TestLineADiesMidStream: the feed arrives on lines A and B; halfway
-// through, line A goes silent and B carries on. Nothing may be lost and
-// nothing may be re-requested upstream (B had every packet).
+// through, line A goes silent and B carries on. Nothing may be lost.
 func TestLineADiesMidStream(t *testing.T) {
 	const n = 60_000
 	c := testConfig(t, 2)
+	pkts := stampedPackets(feedSession, 1, 1, n, 20, 16)
+	withUpstream(t, &c, pkts)
 	d := startDaemon(t, c)
 	_, cols := loopbackSubscriber(t, d.SubscriberConfig(), n, subscriber.ConsumerConfig{Name: "app"})
-	pkts := stampedPackets(feedSession, 1, 1, n, 20, 16)
 	a, b := netip.MustParseAddrPort(c.Feed.Lines[0].Addr), netip.MustParseAddrPort(c.Feed.Lines[1].Addr)
 	snd := newSender(t)
+	hb := loopbackHeartbeats(t, b) // an exchange heartbeats on the live line
 	half := len(pkts) / 2
 	if err := sendRate(snd, pkts[:half], 10, a, b); err != nil {
 		t.Fatal(err)
@@ -59,6 +60,7 @@ func TestLineADiesMidStream(t *testing.T) {
 	if err := sendRate(snd, pkts[half:], 10, b); err != nil {
 		t.Fatal(err)
 	}
+	hb.sent(pkts)
 	waitFor(t, 30*time.Second, "every quote", func() bool { data, _, _ := cols[0].counts(); return data >= n })
 	cols[0].check(t)
 	_, lost, losses := cols[0].counts()
@@ -87,30 +89,36 @@ func TestLineADiesMidStream(t *testing.T) {
 func TestConsumerStallIsolated(t *testing.T) {
 	const n = 100_000
 	c := testConfig(t, 1)
+	pkts := stampedPackets(feedSession, 1, 1, n, 20, 16)
+	withUpstream(t, &c, pkts)
 	d := startDaemon(t, c)
 	_, cols := loopbackSubscriber(t, d.SubscriberConfig(), n,
 		subscriber.ConsumerConfig{Name: "staller", RingSize: 4096},
 		subscriber.ConsumerConfig{Name: "fast"})
 	_, other := loopbackSubscriber(t, d.SubscriberConfig(), n, subscriber.ConsumerConfig{Name: "other-subscriber"})
-	pkts := stampedPackets(feedSession, 1, 1, n, 20, 16)
 	snd := newSender(t)
 	feedAddr := netip.MustParseAddrPort(c.Feed.Lines[0].Addr)
+	hb := loopbackHeartbeats(t, feedAddr)
 	if err := sendRate(snd, pkts[:100], 40, feedAddr); err != nil {
 		t.Fatal(err)
 	}
+	hb.sent(pkts[:100])
 	waitFor(t, 10*time.Second, "the first quotes at the staller", func() bool { data, _, _ := cols[0].counts(); return data > 0 })
 	cols[0].stall(2 * time.Second)
 	start := time.Now()
 	if err := sendRate(snd, pkts[100:], 10, feedAddr); err != nil { // ~200k quotes/s: about 0.5s
 		t.Fatal(err)
 	}
+	hb.sent(pkts)
 	if time.Since(start) > 2*time.Second {
 		t.Logf("sending took %v: the stall may not have overlapped the stream", time.Since(start))
 	}
 	for _, k := range []*collector{cols[1], other[0]} {
 		waitFor(t, 30*time.Second, k.name+" complete", func() bool { data, _, _ := k.counts(); return data >= n }, func() string {
 			data, lost, losses := k.counts()
-			return fmt.Sprintf("%s: data %d lost %d losses %v", k.name, data, lost, losses[:min(len(losses), 5)])
+			fs := d.Stats().Feed
+			return fmt.Sprintf("%s: data %d lost %d losses %v; feed emitted %d, recovered %d, upstream lost %d, kernel drops %d, output full %d",
+				k.name, data, lost, losses[:min(len(losses), 5)], fs.EmittedMessages, fs.RecoveredMessages, fs.UpstreamLost, fs.Lines[0].KernelDrops, fs.OutputFullMessages)
 		})
 		k.check(t)
 		if _, lost, losses := k.counts(); lost != 0 || k.missing(1, n) != 0 {
@@ -168,6 +176,7 @@ func TestSubscriberHostCutOff(t *testing.T) {
 			if err := <-sendErr; err != nil {
 				t.Fatal(err)
 			}
+			c.hb.sent(pkts)
 			c.waitDelivered(t, n, 60*time.Second, true)
 			for i, k := range c.cols {
 				k.check(t)
@@ -270,6 +279,7 @@ func TestDaemonKilledAndRestarted(t *testing.T) {
 	if err := sendRate(c.sender, phase(0), 10, c.lines[0]); err != nil {
 		t.Fatal(err)
 	}
+	c.hb.sent(phase(0))
 	waitFor(t, 30*time.Second, "phase 1 everywhere", func() bool { return dataAt(sub1) >= per && dataAt(sub2) >= per }, c.state)
 
 	// Phase 2: sub1 drops 20% of the channel datagrams and every answer
@@ -280,6 +290,7 @@ func TestDaemonKilledAndRestarted(t *testing.T) {
 	if err := sendRate(c.sender, phase(1), 10, c.lines[0]); err != nil {
 		t.Fatal(err)
 	}
+	c.hb.sent(phase(1))
 	waitFor(t, 30*time.Second, "phase 2 at sub2", func() bool { return dataAt(sub2) >= 2*per }, c.state)
 	waitFor(t, 10*time.Second, "holes open at sub1", func() bool {
 		for _, ch := range c.subs[0].Stats().Channels {
@@ -302,6 +313,7 @@ func TestDaemonKilledAndRestarted(t *testing.T) {
 	if err := sendRate(c.sender, phase(2), 10, c.lines[0]); err != nil {
 		t.Fatal(err)
 	}
+	c.hb.sent(phase(2))
 	waitFor(t, 30*time.Second, "phase 3 everywhere", func() bool {
 		return sub2.missing(2*per+1, n) == 0 && sub1.missing(2*per+1, n) == 0
 	}, c.state)

@@ -33,6 +33,7 @@ func TestMultiHostWithRealLoss(t *testing.T) {
 	if err := sendRate(c.sender, pkts, 5, c.lines[0]); err != nil {
 		t.Fatal(err)
 	}
+	c.hb.sent(pkts)
 	c.waitDelivered(t, n, 60*time.Second, true)
 	if got := c.sentMessages(); got != n {
 		t.Fatalf("daemon published %d messages, want %d", got, n)
