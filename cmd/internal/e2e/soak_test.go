@@ -175,7 +175,7 @@ func TestSoak(t *testing.T) {
 	if last.heap > first.heap+first.heap/10+8<<20 {
 		t.Errorf("heap grew from %d to %d bytes", first.heap, last.heap)
 	}
-	if last.rss > first.rss+first.rss/5+16<<20 {
+	if last.rss > first.rss+first.rss/10+8<<20 {
 		t.Errorf("RSS grew from %d to %d bytes", first.rss, last.rss)
 	}
 	if uint64(data)+lost != published {
