@@ -76,7 +76,7 @@ func (r *Report) WriteHTML(w io.Writer) error {
 	b.WriteString("<p class=\"note\">Latency is one-way, from each message's <em>intended</em> send time (open-loop schedule, so a stall in the sender cannot hide) to the consumer callback, on one CLOCK_MONOTONIC. ")
 	b.WriteString("The baseline sends the same messages straight to a multicast group the same subscriber joins, with the same threads and profile, moments apart.")
 	if s := r.Path.Runtime.CPU.Scope; s != "" {
-		fmt.Fprintf(&b, " Allocations, GC cycles and CPU cover %s.", esc(s))
+		fmt.Fprintf(&b, " Allocations, GC cycles and CPU cover %s, the Go runtime's own allocations included (it allocates a few objects for each OS thread it starts).", esc(s))
 	}
 	b.WriteString("</p>\n")
 	for _, n := range r.Notes {

@@ -52,9 +52,9 @@ type CPU struct {
 // Runtime is what the Go runtime and the kernel say a process spent over a
 // measured interval.
 type Runtime struct {
-	Allocs       uint64  `json:"allocs"`         // /gc/heap/allocs:objects
-	AllocBytes   uint64  `json:"alloc_bytes"`    // /gc/heap/allocs:bytes
-	GCCycles     uint64  `json:"gc_cycles"`      // /gc/cycles/total:gc-cycles
+	Allocs       uint64  `json:"allocs"`         // heap objects allocated (MemStats.Mallocs, exact at both edges)
+	AllocBytes   uint64  `json:"alloc_bytes"`    // MemStats.TotalAlloc
+	GCCycles     uint64  `json:"gc_cycles"`      // MemStats.NumGC
 	AllocsPerMsg float64 `json:"allocs_per_msg"` // Allocs / messages received
 	CPU          CPU     `json:"cpu"`
 }

@@ -13,38 +13,31 @@ import (
 	"mdcast/internal/clock"
 )
 
-// Runtime metrics read at the start and end of a measured interval.
-const (
-	metricGCCycles   = "/gc/cycles/total:gc-cycles"
-	metricAllocs     = "/gc/heap/allocs:objects"
-	metricAllocBytes = "/gc/heap/allocs:bytes"
-	metricGCCPU      = "/cpu/classes/gc/total:cpu-seconds"
-	metricTiny       = "/gc/heap/tiny/allocs:objects"
-)
+// metricGCCPU is the runtime's estimate of the CPU time spent in the GC.
+const metricGCCPU = "/cpu/classes/gc/total:cpu-seconds"
 
-// Sampler reads the process's allocation, GC and CPU counters. Its metric
-// buffer is allocated once, so Sample itself allocates nothing that would
-// show up in the interval it measures. Not safe for concurrent use.
+// Sampler reads the process's allocation, GC and CPU counters, twice per
+// measured interval. Its buffers are allocated once, so Sample allocates
+// nothing that would show up in the interval it measures. Not safe for
+// concurrent use.
 //
-// Allocations come from runtime/metrics: /gc/heap/allocs:objects plus
-// /gc/heap/tiny/allocs:objects (the tiny objects it counts only by their
-// 16-byte blocks, so the sum may count a block once more: zero stays zero).
-// The runtime counts small objects when their span leaves a P's cache, so
-// over a short interval a few may be counted late. CPU time is
+// Allocations and GC cycles come from runtime.ReadMemStats, which stops the
+// world for a few microseconds to flush every P's allocation cache, so the
+// counts at each edge are exact. (runtime/metrics' /gc/heap/allocs:objects
+// counts small objects only when their span leaves a P's cache, which
+// charged allocations made while setting up a path to the interval after
+// it.) GC CPU time is runtime/metrics' estimate; process CPU time is
 // getrusage(RUSAGE_SELF).
 type Sampler struct {
 	samples []metrics.Sample
-	ru      syscall.Rusage // a field, so Getrusage's pointer does not escape per call
+	ms      runtime.MemStats
+	ru      syscall.Rusage // fields, so the pointers passed down do not escape per call
 }
 
 // NewSampler returns a Sampler.
 func NewSampler() *Sampler {
-	s := &Sampler{samples: make([]metrics.Sample, 5)}
-	s.samples[0].Name = metricGCCycles
-	s.samples[1].Name = metricAllocs
-	s.samples[2].Name = metricAllocBytes
-	s.samples[3].Name = metricGCCPU
-	s.samples[4].Name = metricTiny
+	s := &Sampler{samples: make([]metrics.Sample, 1)}
+	s.samples[0].Name = metricGCCPU
 	return s
 }
 
@@ -61,13 +54,15 @@ type RuntimeSample struct {
 
 // Sample reads the counters now.
 func (s *Sampler) Sample() RuntimeSample {
+	runtime.ReadMemStats(&s.ms)
 	metrics.Read(s.samples)
-	var out RuntimeSample
-	out.GCCycles = metricUint(s.samples[0])
-	out.Allocs = metricUint(s.samples[1]) + metricUint(s.samples[4])
-	out.AllocBytes = metricUint(s.samples[2])
-	if s.samples[3].Value.Kind() == metrics.KindFloat64 {
-		out.GCCPUS = s.samples[3].Value.Float64()
+	out := RuntimeSample{
+		GCCycles:   uint64(s.ms.NumGC),
+		Allocs:     s.ms.Mallocs,
+		AllocBytes: s.ms.TotalAlloc,
+	}
+	if s.samples[0].Value.Kind() == metrics.KindFloat64 {
+		out.GCCPUS = s.samples[0].Value.Float64()
 	}
 	if syscall.Getrusage(syscall.RUSAGE_SELF, &s.ru) == nil {
 		out.UserNs = s.ru.Utime.Nano()
@@ -75,13 +70,6 @@ func (s *Sampler) Sample() RuntimeSample {
 	}
 	out.Nanotime = clock.Nanotime()
 	return out
-}
-
-func metricUint(s metrics.Sample) uint64 {
-	if s.Value.Kind() == metrics.KindUint64 {
-		return s.Value.Uint64()
-	}
-	return 0
 }
 
 // RuntimeBetween returns what the process spent between two samples. scope

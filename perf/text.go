@@ -105,7 +105,7 @@ func (r *Report) WriteText(w io.Writer) error {
 		line(t)
 	}
 	if s := r.Path.Runtime.CPU.Scope; s != "" {
-		fmt.Fprintf(&b, "  (allocations, GC and CPU cover %s)\n", s)
+		fmt.Fprintf(&b, "  (allocations, GC and CPU cover %s,\n   the Go runtime's own included: it allocates a few objects for each OS thread it starts)\n", s)
 	}
 	b.WriteString("\n")
 	b.WriteString(r.machineLine())
