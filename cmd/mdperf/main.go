@@ -1,16 +1,31 @@
 // Command mdperf measures mdcast end to end: an open-loop generator sends
-// quotes at a fixed rate through mdcastd to a subscriber, and the same load
-// straight to a multicast group the same subscriber joins, and it reports
-// one-way latency percentiles, loss and the daemon's cost against that
-// direct kernel path, as text, JSON, .hgrm and an HTML page.
+// quotes at a fixed rate through mdcastd to a subscriber (the real library),
+// then the same load straight to a multicast group the same subscriber
+// joins, and it reports one-way latency percentiles (from each message's
+// intended send time to the consumer callback), loss, and the daemon's cost
+// against that direct kernel path, as a text table, JSON, .hgrm and a
+// self-contained HTML page.
 //
 // Usage:
 //
-//	mdperf run   [-rate N] [-duration D] [-profile default|low-latency] [-json F] [-html F] [-hgrm F] ...
-//	mdperf sweep [-rates 10000,100000,...] [-duration D] [-html F] [-json F] ...
+//	mdperf run   [-rate 100000] [-duration 10s] [-profile default|low-latency] [-json F] [-html F] [-hgrm F] ...
+//	mdperf sweep [-rates 10k,50k,...] [-duration 3s] [-html F] [-json F] ...
 //
 // Without -daemon, run starts mdcastd in-process with its defaults on
-// loopback (free ports, so it never collides with a running mdcastd).
+// loopback (free ports and fresh groups, so it never collides with a running
+// mdcastd); with -daemon FILE it sends to the feed and joins the channels of
+// the running daemon that FILE configures.
+//
+// Profiles (DESIGN.md section 5): default spins nothing (the generator
+// sleeps in clock_nanosleep between due times, the subscriber parks in
+// poll(2), the consumer on its ring); low-latency spins the daemon's inline
+// agent on one CPU and mdperf's load agent (generator, subscriber receive
+// and consumer in one loop) on the other. The baseline uses the same
+// threads and profile as the daemon path.
+//
+// Allocations, GC cycles and CPU time are those of the whole mdperf process
+// over the measured interval: with the in-process daemon that includes it.
+// Every report states how busy the rest of the machine was.
 package main
 
 import (
