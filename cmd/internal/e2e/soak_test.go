@@ -15,6 +15,7 @@ import (
 
 	"mdcast/decode"
 	"mdcast/internal/clock"
+	"mdcast/internal/lossinject"
 	"mdcast/subscriber"
 )
 
@@ -59,7 +60,8 @@ func (m memSample) String() string {
 // subscriber for MDCAST_SOAK (e.g. MDCAST_SOAK=60s; skipped when unset) and
 // checks that memory stays flat, no goroutine outlives the test, every
 // channel's history stays within its bounds, and every sequence the daemon
-// published is delivered or reported lost. MDCAST_SOAK_RATE sets the quote
+// published is delivered or reported lost (the subscriber drops 0.1% of
+// packets by injection, so re-requests run throughout). MDCAST_SOAK_RATE sets the quote
 // rate (default 200000/s).
 //
 //	MDCAST_SOAK=60s go test -run TestSoak -v -timeout 10m ./cmd/internal/e2e/
@@ -99,7 +101,11 @@ func TestSoak(t *testing.T) {
 	c.HTTP.Addr = "127.0.0.1:0"
 	d := startDaemon(t, c)
 	total := int(float64(rate)*dur.Seconds()) + perPacket
-	_, cols := loopbackSubscriber(t, d.SubscriberConfig(), total, subscriber.ConsumerConfig{Name: "soak"})
+	// 0.1% injected loss at the subscriber keeps the re-request path and
+	// the history under the soak too.
+	sc := d.SubscriberConfig()
+	sc.Loss = lossinject.Config{Rate: 0.001, Seed: 60}
+	sub, cols := loopbackSubscriber(t, sc, total, subscriber.ConsumerConfig{Name: "soak"})
 	col := cols[0]
 	snd := newSender(t)
 	feedAddr := netip.MustParseAddrPort(c.Feed.Lines[0].Addr)
@@ -162,6 +168,16 @@ func TestSoak(t *testing.T) {
 	st := d.Stats()
 	t.Logf("soak: %v at %d quotes/s target: sent %d quotes (%.0f/s) in %d packets; daemon published %d, upstream lost %d; subscriber received %d, lost %d in %d events",
 		elapsed.Round(time.Millisecond), rate, sentQuotes, float64(sentQuotes)/elapsed.Seconds(), sentQuotes/perPacket, published, st.Feed.UpstreamLost, data, lost, len(losses))
+	var injected, recovered, requests uint64
+	for _, ch := range sub.Stats().Channels {
+		injected += ch.InjectedDrops
+		recovered += ch.Recovered
+		requests += ch.Requests
+	}
+	t.Logf("subscriber: %d packets dropped by injection, %d messages recovered with %d re-requests", injected, recovered, requests)
+	if injected == 0 || recovered == 0 {
+		t.Errorf("no injected loss recovered: the re-request path was not soaked")
+	}
 	t.Logf("memory: start %v; end %v; GC cycles during the run %d (one is the end sample's forced GC)", first, last, last.numGC-first.numGC)
 	for i, ch := range st.Workers[0].Channels {
 		t.Logf("ch%d history: %d messages, %d bytes retained (bounds %d messages, %d bytes), %d evicted",
