@@ -16,12 +16,15 @@
 // mdcastd); with -daemon FILE it sends to the feed and joins the channels of
 // the running daemon that FILE configures.
 //
-// Profiles (DESIGN.md section 5): default spins nothing (the generator
-// sleeps in clock_nanosleep between due times, the subscriber parks in
-// poll(2), the consumer on its ring); low-latency spins the daemon's inline
-// agent on one CPU and mdperf's load agent (generator, subscriber receive
-// and consumer in one loop) on the other. The baseline uses the same
-// threads and profile as the daemon path.
+// Both paths run mdperf's load agent (DESIGN.md section 5): one loop on one
+// thread sends the messages that are due (perf.Generator.DoWork), runs the
+// subscriber's receive path (Subscriber.DoWork) and drains the consumer
+// (Consumer.Poll). In the default profile nothing spins: the daemon's agent
+// parks in poll(2) and the load agent in ppoll(2) on the subscriber's
+// sockets until a datagram arrives or the next message is due. The
+// low-latency profile spins the daemon's inline agent on one CPU and the
+// load agent on the other. The baseline differs from the daemon path only
+// by the daemon.
 //
 // Allocations, GC cycles and CPU time are those of the whole mdperf process
 // over the measured interval: with the in-process daemon that includes it.

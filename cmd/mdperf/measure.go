@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"runtime"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -61,106 +60,52 @@ func measure(ctx context.Context, p *path, o *options, loadCPU int) (perf.Path, 
 	drainEnd := to + int64(o.Drain)
 	ed := &edges{sampler: sampler, from: from, to: to}
 
-	// stop ends the load agent (low-latency) or, through runCtx, the
-	// generator and consumer goroutines (default).
+	// The load agent runs on its own locked thread; the main goroutine only
+	// prints progress and waits.
 	var stop atomic.Bool
-	runCtx, cancelRun := context.WithCancel(context.Background())
-	defer cancelRun()
 	done := make(chan error, 1)
-	var wg sync.WaitGroup
-	genDone := make(chan struct{})
-	if o.Profile == profileLowLatency {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			done <- spin(p, m, ed, expected, drainEnd, loadCPU, &stop)
-		}()
-	} else {
-		if err := p.sub.Start(); err != nil {
-			return perf.Path{}, perf.Machine{}, fmt.Errorf("%s: start subscriber: %w", p.name, err)
-		}
-		wg.Add(2)
-		go func() {
-			defer wg.Done()
-			defer close(genDone)
-			_ = p.gen.Run(runCtx) // send errors are counted in its stats
-		}()
-		go func() {
-			defer wg.Done()
-			_ = p.con.Run(runCtx, func(b []subscriber.Message) { m.consume(b, clock.Nanotime()) })
-		}()
+	maxPark := defaultMaxPark
+	if o.Loss > 0 {
+		maxPark = lossMaxPark // re-request timers must fire on time
 	}
-	halt := func() {
-		stop.Store(true)
-		cancelRun()
-		wg.Wait()
-	}
-
-	// The main goroutine prints progress and, in the default profile,
-	// samples the window's edges and decides when the path has drained.
+	go func() {
+		done <- loadAgent(p, m, ed, expected, drainEnd, o.Profile == profileLowLatency, loadCPU, maxPark, &stop)
+	}()
 	nextProgress := start + int64(time.Second)
 	pl := &progressLine{buf: make([]byte, 0, 256)}
 	var lastTotal uint64
 	lastNs := start
-	tick := time.NewTimer(0)
+	tick := time.NewTimer(time.Duration(nextProgress - clock.Nanotime()))
 	defer tick.Stop()
-	finished := false
-	for !finished {
-		now := clock.Nanotime()
-		if o.Profile != profileLowLatency {
-			ed.check(now)
-		}
-		if now >= nextProgress {
-			total := m.pubTotal.Load()
-			if o.Progress != nil {
-				rate := float64(total-lastTotal) / (float64(now-lastNs) / 1e9)
-				phase := "warm-up"
-				if now >= from {
-					phase = "measuring"
-				}
-				if now >= to {
-					phase = "draining"
-				}
-				pl.buf = pl.line(p.name, now-start, phase, p.gen.Stats().Messages, total, uint64(rate), m.pubP99.Load())
-				_, _ = o.Progress.Write(pl.buf)
-			}
-			lastTotal, lastNs = total, now
-			nextProgress += int64(time.Second)
-		}
-		if o.Profile == profileLowLatency {
-			select {
-			case err = <-done:
-				finished = true
-				continue
-			default:
-			}
-		} else {
-			drained := ed.sampledTo && isClosed(genDone) && uint64(m.pubCount.Load()) >= expected
-			if drained || now-drainEnd >= 0 {
-				finished = true
-				continue
-			}
-		}
-		if ctx.Err() != nil {
-			halt()
-			return perf.Path{}, perf.Machine{}, ctx.Err()
-		}
-		// Sleep until the next edge, the next progress line, or 5 ms.
-		wake := nextProgress
-		if from < wake && now < from {
-			wake = from
-		} else if to < wake && now < to {
-			wake = to
-		}
-		d := min(time.Duration(wake-clock.Nanotime()), 5*time.Millisecond)
-		tick.Reset(max(d, 0))
+	for finished := false; !finished; {
 		select {
-		case <-tick.C:
 		case err = <-done:
 			finished = true
+			continue
+		case <-ctx.Done():
+			stop.Store(true)
+			<-done
+			return perf.Path{}, perf.Machine{}, ctx.Err()
+		case <-tick.C:
 		}
+		now := clock.Nanotime()
+		total := m.pubTotal.Load()
+		if o.Progress != nil {
+			rate := float64(total-lastTotal) / (float64(now-lastNs) / 1e9)
+			phase := "warm-up"
+			if now >= from {
+				phase = "measuring"
+			}
+			if now >= to {
+				phase = "draining"
+			}
+			pl.buf = pl.line(p.name, now-start, phase, p.gen.Stats().Messages, total, uint64(rate), m.pubP99.Load())
+			_, _ = o.Progress.Write(pl.buf)
+		}
+		lastTotal, lastNs = total, now
+		nextProgress += int64(time.Second)
+		tick.Reset(time.Duration(nextProgress - clock.Nanotime()))
 	}
-	halt()
 	if err != nil {
 		return perf.Path{}, perf.Machine{}, fmt.Errorf("%s: %w", p.name, err)
 	}
@@ -198,46 +143,60 @@ func measure(ctx context.Context, p *path, o *options, loadCPU int) (perf.Path, 
 	return res, perf.MachineBetween(mStart, mEnd), nil
 }
 
-func isClosed(c chan struct{}) bool {
-	select {
-	case <-c:
-		return true
-	default:
-		return false
-	}
-}
+// Park bounds of the default profile's load agent.
+const (
+	defaultMaxPark = time.Millisecond      // also how late a window edge may be sampled at low rates
+	lossMaxPark    = 20 * time.Microsecond // with injected loss: the subscriber's re-request timers
+)
 
-// spin is the low-latency load agent: on one pinned thread it sends what the
-// schedule says is due, runs the subscriber's receive path and drains the
-// consumer, in one loop that never blocks, until every expected message has
-// arrived or drainEnd passes.
-func spin(p *path, m *meter, ed *edges, expected uint64, drainEnd int64, cpu int, stop *atomic.Bool) error {
+// loadAgent is mdperf's load agent (DESIGN.md section 5): on one locked
+// thread, one loop sends what the schedule says is due, runs the
+// subscriber's receive path (Subscriber.DoWork) and drains the consumer
+// (Consumer.Poll), until every expected message has arrived or drainEnd
+// passes. In the low-latency profile it spins on its pinned CPU; in the
+// default profile it parks in ppoll on the subscriber's sockets until a
+// datagram arrives or the next message is due. Both paths of a run use it,
+// so the baseline differs from the daemon path only by the daemon.
+func loadAgent(p *path, m *meter, ed *edges, expected uint64, drainEnd int64, spin bool, cpu int, maxPark time.Duration, stop *atomic.Bool) error {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
-	if cpu >= 0 {
-		if err := affinity.Pin(cpu); err != nil {
-			return fmt.Errorf("pin load agent to cpu %d: %w", cpu, err)
+	var k *parker
+	if spin {
+		if cpu >= 0 {
+			if err := affinity.Pin(cpu); err != nil {
+				return fmt.Errorf("pin load agent to cpu %d: %w", cpu, err)
+			}
+			defer func() { _ = affinity.Unpin() }()
 		}
+	} else {
+		k = newParker(p.sub.FDs(), maxPark)
+		defer k.close()
 	}
 	for {
 		now := clock.Nanotime()
 		ed.check(now)
-		_, _ = p.gen.DoWork(now) // send errors are counted in its stats; the schedule goes on
-		if _, err := p.sub.DoWork(now); err != nil {
+		work, _ := p.gen.DoWork(now) // send errors are counted in its stats; the schedule goes on
+		n, err := p.sub.DoWork(now)
+		if err != nil {
 			return err
 		}
+		work += n
 		for {
 			b := p.con.Poll(consumerBatch)
 			if len(b) == 0 {
 				break
 			}
 			m.consume(b, clock.Nanotime())
+			work += len(b)
 		}
 		if p.gen.Done() && uint64(m.count) >= expected {
 			return nil
 		}
 		if now-drainEnd >= 0 || stop.Load() {
 			return nil
+		}
+		if work == 0 && k != nil {
+			k.park(min(p.gen.NextDue(), drainEnd), clock.Nanotime())
 		}
 	}
 }

@@ -141,7 +141,7 @@ func runOnce(ctx context.Context, o *options) (*runResult, error) {
 			rep.Notes = append(rep.Notes, fmt.Sprintf("low-latency layout: %v; the daemon's inline agent and mdperf's load agent (generator, subscriber receive, consumer) each spin on their CPU", l))
 		}
 	} else {
-		rep.Notes = append(rep.Notes, "default profile: nothing spins; the generator sleeps between due times, the subscriber parks in poll(2), the consumer parks on its ring")
+		rep.Notes = append(rep.Notes, "default profile: nothing spins; the daemon's agent parks in poll(2), mdperf's load agent (generator, subscriber receive, consumer in one loop) parks in ppoll(2) on the subscriber's sockets until a datagram arrives or the next message is due")
 	}
 	if o.DaemonCfg == "" && o.Channels > 0 {
 		rep.Notes = append(rep.Notes, fmt.Sprintf("in-process mdcastd with its defaults (inline agent, %d channels on fresh loopback groups)", o.Channels))
