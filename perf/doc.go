@@ -18,11 +18,12 @@
 // into MoldUDP64 datagrams up to a payload budget: at high rates many
 // messages share a datagram (one sending core manages ~250k datagrams/s on
 // loopback, so throughput comes from packing), at low rates each message
-// goes alone as soon as it is due. Run, the default profile's sender, sleeps
-// between due times in clock_nanosleep on a locked thread with a 1 ns timer
-// slack (the Go runtime's timers can oversleep by a millisecond on an idle
-// process, which would be charged to every message); DoWork can instead be
-// called from a spinning agent's loop.
+// goes alone as soon as it is due. DoWork runs inside a caller's agent loop
+// (mdperf's load agent, beside the subscriber's receive path); Run is a
+// blocking sender for a thread of its own, sleeping between due times in
+// clock_nanosleep with a 1 ns timer slack (the Go runtime's timers can
+// oversleep by a millisecond on an idle process, which would be charged to
+// every message).
 //
 // # Recording
 //

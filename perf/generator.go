@@ -424,8 +424,7 @@ func (g *Generator) Stats() GeneratorStats {
 
 // Run drives the generator on the calling goroutine until ctx is done or
 // the Limit is sent, sleeping between due times in clock_nanosleep on a
-// locked thread (nothing spins: this is the default profile's sender; see
-// pacer). It starts the schedule now unless Start was called. Send errors
+// locked thread (nothing spins; see pacer). It starts the schedule now unless Start was called. Send errors
 // are counted and do not stop it; a closed socket does.
 func (g *Generator) Run(ctx context.Context) error {
 	if !g.started {
