@@ -112,8 +112,9 @@ func (e *env) daemonPath() (*path, error) {
 			return nil, err
 		}
 		feedDst = netip.AddrPortFrom(loopbackAddr, port)
-		cfg := daemon.Default()
-		cfg.Profile = o.Profile
+		// The profile decides the daemon's idle strategy and pinning when
+		// defaults are filled in, so it goes in first.
+		cfg := daemon.Config{Profile: o.Profile}.WithDefaults()
 		cfg.HTTP.Addr = "off"
 		cfg.Feed.Lines = cfg.Feed.Lines[:1]
 		cfg.Feed.Lines[0].Addr = feedDst.String()
