@@ -150,6 +150,9 @@ func TestRunDefaultProfile(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := checkRun(t, o, res)
+	if !strings.Contains(strings.Join(r.Notes, "\n"), "profile default, agents.idle block") {
+		t.Errorf("the in-process daemon did not run the default profile: %q", r.Notes)
+	}
 	if r.CPU.Scope == "" || r.Machine.CPUs == 0 {
 		t.Errorf("cpu %+v machine %+v", r.CPU, r.Machine)
 	}
@@ -195,7 +198,10 @@ func TestRunLowLatencyProfile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	checkRun(t, o, res)
+	r := checkRun(t, o, res)
+	if !strings.Contains(strings.Join(r.Notes, "\n"), "profile low-latency, agents.idle spin") {
+		t.Errorf("the in-process daemon did not run the low-latency profile: %q", r.Notes)
+	}
 }
 
 func TestSweepStopsAtLoss(t *testing.T) {

@@ -134,6 +134,9 @@ func (e *env) daemonPath() (*path, error) {
 		}
 		subCfg = d.SubscriberConfig()
 		scope = "the whole mdperf process: in-process daemon, subscriber, generator and recorder"
+		dc := d.Config()
+		notes = append(notes, fmt.Sprintf("in-process mdcastd: profile %s, agents.idle %s, agents.cpu %s, %d channels on fresh loopback groups",
+			dc.Profile, dc.Agents.Idle, dc.Agents.CPU, len(dc.Publish.Channels)))
 	} else {
 		cfg, err := daemon.Load(o.DaemonCfg)
 		if err != nil {

@@ -143,9 +143,6 @@ func runOnce(ctx context.Context, o *options) (*runResult, error) {
 	} else {
 		rep.Notes = append(rep.Notes, "default profile: nothing spins; the daemon's agent parks in poll(2), mdperf's load agent (generator, subscriber receive, consumer in one loop) parks in ppoll(2) on the subscriber's sockets until a datagram arrives or the next message is due")
 	}
-	if o.DaemonCfg == "" && o.Channels > 0 {
-		rep.Notes = append(rep.Notes, fmt.Sprintf("in-process mdcastd with its defaults (inline agent, %d channels on fresh loopback groups)", o.Channels))
-	}
 	if o.Loss > 0 {
 		rep.Notes = append(rep.Notes, fmt.Sprintf("%.3g%% of packets dropped on the daemon path's subscriber receive path (seed %d); the baseline has no loss injected", 100*o.Loss, loadSeed))
 	}
