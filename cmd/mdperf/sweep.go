@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"strings"
 	"time"
 
 	"mdcast/perf"
@@ -63,6 +64,13 @@ func cmdSweep(ctx context.Context, args []string) error {
 		o.say("== rate %s: achieved %s msg/s, lost %d, p50 %s p99 %s (baseline p50 %s p99 %s)\n",
 			group(uint64(rate)), group(uint64(st.AchievedRate)), st.Lost, micros(st.Latency.P50), micros(st.Latency.P99),
 			baseMicros(st.Baseline, false), baseMicros(st.Baseline, true))
+		if lossy {
+			for _, n := range res.report.Notes {
+				if strings.Contains(n, "lost") || strings.Contains(n, "dropped") {
+					sw.Notes = append(sw.Notes, fmt.Sprintf("at %s msg/s: %s", group(uint64(rate)), n))
+				}
+			}
+		}
 		if lossy && !keepGoing {
 			sw.Notes = append(sw.Notes, fmt.Sprintf("stopped at %s msg/s: the daemon path lost %d of %d messages", group(uint64(rate)), st.Lost, st.Sent))
 			break
