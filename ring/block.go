@@ -115,7 +115,7 @@ func (w *Waker) signal() {
 type Block struct {
 	_       pad
 	pfds    []unix.PollFd // the agent's fds, then the waker's eventfd last
-	ts      unix.Timespec // maxPark, kept here so ppoll's pointer argument does not escape per call
+	ts      unix.Timespec // maxPark, reloaded before each ppoll; kept here so the pointer argument does not escape per call
 	waker   *Waker        // may be nil
 	armed   bool          // the waker is armed and the re-check has been given
 	spins   int           // idle spins since the last work
@@ -179,6 +179,11 @@ func (b *Block) park() {
 	for i := range b.pfds {
 		b.pfds[i].Revents = 0
 	}
+	// The raw ppoll system call writes the time left back into its
+	// timeout argument (glibc's wrapper hides this), so after one full
+	// timeout b.ts would read zero and every later park would return at
+	// once: an idle agent would spin. Reload it before each call.
+	b.ts = unix.NsecToTimespec(int64(b.maxPark))
 	_, _ = unix.Ppoll(b.pfds, &b.ts, nil)
 	if b.waker == nil {
 		return

@@ -5,6 +5,7 @@ package ring
 import (
 	"errors"
 	"math/rand/v2"
+	"os"
 	"runtime"
 	"testing"
 	"time"
@@ -261,5 +262,32 @@ func TestBlockArmRecheck(t *testing.T) {
 	quick("park after a wake", func() { b.Idle(0) })
 	if r.Poll(dst) != 1 || dst[0] != 2 {
 		t.Fatal("item lost")
+	}
+}
+
+// TestBlockParksForMaxParkEachTime guards against ppoll's write-back of the
+// time left: the raw system call stores the remaining time into its timeout
+// argument, so a Block that reuses it parks for zero after its first full
+// timeout and the idle agent spins. Over 200 ms of idling with a 20 ms
+// park there can be about ten parks, not thousands of idle calls.
+func TestBlockParksForMaxParkEachTime(t *testing.T) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	defer w.Close()
+	b, err := NewBlock([]int{int(r.Fd())}, nil, 20*time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	calls := 0
+	for start := time.Now(); time.Since(start) < 200*time.Millisecond; calls++ {
+		b.Idle(0)
+	}
+	// blockSpins + blockYields idle calls return at once, then each park
+	// takes 20 ms: about 25 calls in all; allow scheduling noise.
+	if max := blockSpins + blockYields + 40; calls > max {
+		t.Fatalf("%d idle calls in 200ms with a 20ms park: parks return early (want <= %d)", calls, max)
 	}
 }
