@@ -291,3 +291,37 @@ func TestBlockParksForMaxParkEachTime(t *testing.T) {
 		t.Fatalf("%d idle calls in 200ms with a 20ms park: parks return early (want <= %d)", calls, max)
 	}
 }
+
+// TestBlockSetSpin checks the spin window: for SetSpin's duration after the
+// last work a Block does not park (idle calls return at once), and after it
+// the Block parks as before.
+func TestBlockSetSpin(t *testing.T) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	defer w.Close()
+	b, err := NewBlock([]int{int(r.Fd())}, nil, 20*time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.SetSpin(50 * time.Millisecond)
+	b.Idle(1) // work: the window starts at the next idle call
+	calls := 0
+	for start := time.Now(); time.Since(start) < 10*time.Millisecond; calls++ {
+		b.Idle(0)
+	}
+	// A park would take 20 ms, longer than the whole loop.
+	if calls < 100 {
+		t.Fatalf("only %d idle calls in the first 10ms of a 50ms spin window: it parked", calls)
+	}
+	time.Sleep(50 * time.Millisecond) // the window is over
+	calls = 0
+	for start := time.Now(); time.Since(start) < 200*time.Millisecond; calls++ {
+		b.Idle(0)
+	}
+	if max := blockYields + 40; calls > max {
+		t.Fatalf("%d idle calls in 200ms after the spin window: not parking (want <= %d)", calls, max)
+	}
+}

@@ -40,6 +40,7 @@ const (
 const (
 	DefaultHTTPAddr = "127.0.0.1:9180"
 	DefaultMaxPark  = time.Millisecond
+	DefaultSpin     = 50 * time.Microsecond
 	DefaultLogLevel = "info"
 	DefaultLogFmt   = "text"
 )
@@ -77,6 +78,11 @@ type AgentsConfig struct {
 	// MaxPark bounds one park of the block and backoff strategies; it is
 	// also the resolution of heartbeat timers while idle.
 	MaxPark time.Duration `toml:"max_park"`
+	// Spin is how long the block strategy keeps polling after the last
+	// work before it parks: a feed whose datagrams arrive closer together
+	// than Spin never pays a wake-up per datagram, and an idle daemon parks
+	// Spin after its last datagram. "-1ns" turns it off.
+	Spin time.Duration `toml:"spin"`
 }
 
 // HTTPConfig configures the observability endpoint.
@@ -131,6 +137,9 @@ func (c Config) WithDefaults() Config {
 	}
 	if c.Agents.MaxPark == 0 {
 		c.Agents.MaxPark = DefaultMaxPark
+	}
+	if c.Agents.Spin == 0 {
+		c.Agents.Spin = DefaultSpin
 	}
 	if c.HTTP.Addr == "" {
 		c.HTTP.Addr = DefaultHTTPAddr

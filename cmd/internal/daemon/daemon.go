@@ -176,6 +176,9 @@ func (d *Daemon) runner(a ring.Agent, fds []int, wk *ring.Waker, cpu int) (*ring
 		if err != nil {
 			return nil, err
 		}
+		if d.cfg.Agents.Spin > 0 {
+			b.SetSpin(d.cfg.Agents.Spin)
+		}
 		idle = b
 	}
 	log := d.log
