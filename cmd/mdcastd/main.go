@@ -34,7 +34,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	var (
 		configPath  = fs.String("config", "", "TOML configuration `file` (default: built-in loopback configuration)")
 		printConfig = fs.Bool("print-config", false, "print the effective configuration and exit")
-		profile     = fs.String("profile", "", "agent profile: default (nothing spins) or low-latency (busy-poll on a pinned CPU)")
+		profile     = fs.String("profile", "", "agent profile: default (park in poll(2) when idle) or low-latency (busy-poll on a pinned CPU)")
 		httpAddr    = fs.String("http", "", "HTTP `addr` for /metrics, /stats and /debug/pprof, or \"off\"")
 		feedAddr    = fs.String("feed", "", "ip:port of the feed's line A (overrides the configuration)")
 		logLevel    = fs.String("log-level", "", "log level: debug, info, warn or error")

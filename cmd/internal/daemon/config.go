@@ -21,8 +21,10 @@ import (
 
 // Profiles select the idle strategy and CPU placement of the daemon's agents.
 const (
-	// ProfileDefault never spins: agents park in poll(2) on their sockets,
-	// so mdcastd shares a small machine politely.
+	// ProfileDefault never spins while idle: agents park in poll(2) on
+	// their sockets (after polling for agents.spin past their last work,
+	// so a steady feed pays no wake-up per datagram), so mdcastd shares a
+	// small machine politely.
 	ProfileDefault = "default"
 	// ProfileLowLatency busy-polls the agent on a pinned CPU of its own.
 	ProfileLowLatency = "low-latency"
@@ -49,7 +51,8 @@ const (
 // has a default. The zero Config means "all defaults"; WithDefaults fills the
 // effective values in, and Validate names the first bad field.
 type Config struct {
-	// Profile is "default" (nothing spins) or "low-latency" (the agent
+	// Profile is "default" (agents park in poll(2) when idle, after
+	// polling agents.spin past their last work) or "low-latency" (the agent
 	// busy-polls on a pinned CPU).
 	Profile string         `toml:"profile"`
 	Feed    feed.Config    `toml:"feed"`
