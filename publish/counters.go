@@ -24,6 +24,7 @@ type ChannelCounters struct {
 	RefusedACL        atomic.Uint64 // source outside the ACL; nothing sent
 	RefusedSession    atomic.Uint64 // wrong session; nothing sent
 	OutOfHistory      atomic.Uint64 // evicted or not yet sent; nothing sent
+	PartlyEvicted     atomic.Uint64 // start evicted, rest retained: answered from the oldest retained
 	Suppressed        atomic.Uint64 // repeat within the linger window
 	RateLimited       atomic.Uint64 // requester over its byte rate
 	Busy              atomic.Uint64 // response pool or requester table full
@@ -45,6 +46,7 @@ type ChannelStats struct {
 
 	Requests, Served, ServedMessages, ServedBytes        uint64
 	RefusedACL, RefusedSession, OutOfHistory, Suppressed uint64
+	PartlyEvicted                                        uint64
 	RateLimited, Busy, MalformedRequests, ResponseErrors uint64
 }
 
@@ -67,6 +69,7 @@ func (c *ChannelCounters) Snapshot() ChannelStats {
 		RefusedACL:        c.RefusedACL.Load(),
 		RefusedSession:    c.RefusedSession.Load(),
 		OutOfHistory:      c.OutOfHistory.Load(),
+		PartlyEvicted:     c.PartlyEvicted.Load(),
 		Suppressed:        c.Suppressed.Load(),
 		RateLimited:       c.RateLimited.Load(),
 		Busy:              c.Busy.Load(),

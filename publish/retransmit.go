@@ -26,7 +26,9 @@ const requestBufLen = 64
 // For each request it checks, in order, and counts the first failure on the
 // channel: the framing (MalformedRequests), the source against the ACL
 // (RefusedACL), the session (RefusedSession), that the first sequence is
-// still retained and already sent (OutOfHistory), that the same requester did
+// still retained and already sent (OutOfHistory; a range whose start alone
+// was evicted is answered from the oldest retained message and counted in
+// PartlyEvicted), that the same requester did
 // not ask for the same range within the linger window (Suppressed), the
 // requester's byte rate (RateLimited), and a free response action (Busy).
 // Only then does it answer with one ordinary downstream packet: the
@@ -157,6 +159,15 @@ func (s *RetransmitServer) handle(c *Channel, b []byte, from netip.AddrPort, now
 	}
 	h := c.hist
 	seq, count := rq.Sequence(), rq.Count()
+	if old := h.Oldest(); seq < old && seq+uint64(count) > old && old < h.Next() {
+		// The start of the range is evicted but the rest is retained:
+		// answer from the oldest retained message, so the requester
+		// repairs what can be repaired and reports only the evicted part
+		// as lost (its next request, for that part, gets nothing).
+		count -= uint16(old - seq)
+		seq = old
+		ctr.PartlyEvicted.Add(1)
+	}
 	if seq < h.Oldest() || seq >= h.Next() {
 		ctr.OutOfHistory.Add(1)
 		return nil

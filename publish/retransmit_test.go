@@ -91,7 +91,6 @@ func TestRetransmitRefused(t *testing.T) {
 		counter func(publish.ChannelStats) uint64
 	}{
 		{"evicted", func() { r.request(to, h.w.Session(), 1, 10) }, func(s publish.ChannelStats) uint64 { return s.OutOfHistory }},
-		{"straddling eviction", func() { r.request(to, h.w.Session(), 50, 2) }, func(s publish.ChannelStats) uint64 { return s.OutOfHistory }},
 		{"not yet sent", func() { r.request(to, h.w.Session(), 101, 1) }, func(s publish.ChannelStats) uint64 { return s.OutOfHistory }},
 		{"wrong session", func() { r.request(to, other, 60, 1) }, func(s publish.ChannelStats) uint64 { return s.RefusedSession }},
 		{"short", func() { r.send(to, []byte("hello")) }, func(s publish.ChannelStats) uint64 { return s.MalformedRequests }},
@@ -109,6 +108,16 @@ func TestRetransmitRefused(t *testing.T) {
 	}
 	if s := ch.Stats(); s.Served != 0 || s.Requests != uint64(len(cases)) {
 		t.Fatalf("served %d requests %d", s.Served, s.Requests)
+	}
+
+	// A range whose start alone was evicted (history holds 51..100) is
+	// answered from the oldest retained message, so the requester repairs
+	// what is left and only the evicted part is lost.
+	r.request(to, h.w.Session(), 50, 3)
+	h.work()
+	checkAnswer(t, r.answer(), h.w.Session(), 51, orig[50:52])
+	if s := ch.Stats(); s.PartlyEvicted != 1 || s.Served != 1 {
+		t.Fatalf("straddling eviction: partly evicted %d, served %d", s.PartlyEvicted, s.Served)
 	}
 	if s := ch.Stats(); s.HistoryMessages != 50 || s.HistoryEvicted != 50 {
 		t.Fatalf("history gauges %d retained %d evicted", s.HistoryMessages, s.HistoryEvicted)
