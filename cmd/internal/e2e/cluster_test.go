@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"mdcast/cmd/internal/daemon"
-	"mdcast/decode"
 	"mdcast/feed"
 	"mdcast/internal/mcasttest"
 	"mdcast/internal/udpsock"
@@ -179,26 +178,15 @@ func (c *cluster) startDaemon(t *testing.T) {
 // the feed host, until the test ends.
 func (c *cluster) serveUpstream(t *testing.T, pkts [][]byte) {
 	t.Helper()
-	x := &exchange{msgs: map[uint64][]byte{}, done: make(chan struct{})}
+	var conn *udpsock.Conn
 	if err := c.feedHost.Do(func() error {
 		var err error
-		x.conn, err = udpsock.ListenUnicast(c.upstream, udpsock.Options{})
+		conn, err = udpsock.ListenUnicast(c.upstream, udpsock.Options{})
 		return err
 	}); err != nil {
 		t.Fatalf("upstream server in the feed host: %v", err)
 	}
-	for _, b := range clonePackets(pkts) {
-		var p decode.Packet
-		if err := p.Wrap(b); err != nil {
-			t.Fatal(err)
-		}
-		it := p.Messages()
-		for it.Next() {
-			x.msgs[it.Sequence()] = it.Message()
-		}
-	}
-	go x.serve()
-	t.Cleanup(func() { _ = x.conn.Close(); <-x.done })
+	serveExchange(t, conn, clonePackets(pkts))
 }
 
 // sentMessages is the number of messages the daemon published on its channels.

@@ -159,6 +159,13 @@ func newExchange(t *testing.T, pkts [][]byte) *exchange {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return serveExchange(t, conn, pkts)
+}
+
+// serveExchange answers re-requests on conn from the messages of pkts
+// until the test ends; it owns conn.
+func serveExchange(t *testing.T, conn *udpsock.Conn, pkts [][]byte) *exchange {
+	t.Helper()
 	x := &exchange{conn: conn, msgs: map[uint64][]byte{}, done: make(chan struct{})}
 	for _, b := range pkts {
 		var p decode.Packet

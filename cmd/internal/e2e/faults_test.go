@@ -1,14 +1,9 @@
 package e2e
 
 import (
-	"bufio"
 	"fmt"
 	"net/netip"
-	"os"
 	"os/exec"
-	"path/filepath"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -210,50 +205,9 @@ func TestSubscriberHostCutOff(t *testing.T) {
 // its readiness line.
 func runMdcastdIn(t *testing.T, h *mcasttest.Host, cfg daemon.Config) *exec.Cmd {
 	t.Helper()
-	bin := buildCmd(t, "mdcastd")
 	cfg.Log.Level = "info"
-	b, err := cfg.TOML()
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(t.TempDir(), "mdcastd.toml")
-	if err := os.WriteFile(path, b, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command("ip", "netns", "exec", h.Namespace(), bin, "-config", path)
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	var logMu sync.Mutex
-	var log strings.Builder
-	ready := make(chan struct{})
-	go func() {
-		sc := bufio.NewScanner(stderr)
-		seen := false
-		for sc.Scan() {
-			logMu.Lock()
-			log.WriteString(sc.Text() + "\n")
-			logMu.Unlock()
-			if !seen && strings.Contains(sc.Text(), `msg="mdcastd started"`) {
-				seen = true
-				close(ready)
-			}
-		}
-	}()
-	select {
-	case <-ready:
-		return cmd
-	case <-time.After(20 * time.Second):
-		logMu.Lock()
-		defer logMu.Unlock()
-		t.Fatalf("mdcastd in %s not ready after 20s:\n%s", h.Name(), log.String())
-	}
-	return nil
+	cmd, _ := startMdcastd(t, cfg, "ip", "netns", "exec", h.Namespace())
+	return cmd
 }
 
 // TestDaemonKilledAndRestarted: mdcastd runs in the daemon host and is

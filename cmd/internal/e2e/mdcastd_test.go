@@ -72,7 +72,17 @@ var startedLine = regexp.MustCompile(`msg="mdcastd started".* http=(\S+)`)
 
 // runMdcastd starts the built mdcastd with cfg and waits for its readiness
 // line; it returns the command and the HTTP address.
-func runMdcastd(t *testing.T, cfg daemon.Config) (*exec.Cmd, string, *strings.Builder) {
+func runMdcastd(t *testing.T, cfg daemon.Config) (*exec.Cmd, string) {
+	t.Helper()
+	return startMdcastd(t, cfg)
+}
+
+// startMdcastd writes cfg to a file, runs the built mdcastd on it (behind
+// prefix, such as `ip netns exec NAME`, which execs the program so the
+// process is mdcastd itself), kills it at the end of the test, and waits for
+// its readiness line. It returns the command and the HTTP address the line
+// names.
+func startMdcastd(t *testing.T, cfg daemon.Config, prefix ...string) (*exec.Cmd, string) {
 	t.Helper()
 	bin := buildCmd(t, "mdcastd")
 	b, err := cfg.TOML()
@@ -83,7 +93,8 @@ func runMdcastd(t *testing.T, cfg daemon.Config) (*exec.Cmd, string, *strings.Bu
 	if err := os.WriteFile(path, b, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(bin, "-config", path)
+	args := append(append(append([]string(nil), prefix...), bin), "-config", path)
+	cmd := exec.Command(args[0], args[1:]...)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -92,17 +103,24 @@ func runMdcastd(t *testing.T, cfg daemon.Config) (*exec.Cmd, string, *strings.Bu
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	var log strings.Builder
-	ready := make(chan string, 1)
 	var logMu sync.Mutex
+	var log strings.Builder
+	logged := func() string {
+		logMu.Lock()
+		defer logMu.Unlock()
+		return log.String()
+	}
+	ready := make(chan string, 1)
 	go func() {
 		sc := bufio.NewScanner(stderr)
+		seen := false
 		for sc.Scan() {
 			line := sc.Text()
 			logMu.Lock()
 			log.WriteString(line + "\n")
 			logMu.Unlock()
-			if m := startedLine.FindStringSubmatch(line); m != nil {
+			if m := startedLine.FindStringSubmatch(line); m != nil && !seen {
+				seen = true
 				ready <- m[1]
 			}
 		}
@@ -111,20 +129,20 @@ func runMdcastd(t *testing.T, cfg daemon.Config) (*exec.Cmd, string, *strings.Bu
 	select {
 	case addr, ok := <-ready:
 		if !ok {
-			t.Fatalf("mdcastd exited before it was ready:\n%s", log.String())
+			t.Fatalf("mdcastd exited before it was ready:\n%s", logged())
 		}
-		return cmd, addr, &log
+		return cmd, addr
 	case <-time.After(20 * time.Second):
-		t.Fatalf("mdcastd not ready after 20s:\n%s", log.String())
+		t.Fatalf("mdcastd not ready after 20s:\n%s", logged())
 	}
-	return nil, "", nil
+	return nil, ""
 }
 
 func TestMdcastdSIGTERMSendsEndOfSessionAndExitsZero(t *testing.T) {
 	c := testConfig(t, 1)
 	c.Log.Level = "info"
 	readers := readersFor(t, c)
-	cmd, httpAddr, _ := runMdcastd(t, c)
+	cmd, httpAddr := runMdcastd(t, c)
 
 	resp, err := http.Get("http://" + httpAddr + "/metrics")
 	if err != nil {
