@@ -203,6 +203,25 @@ func (c *cluster) sentMessages() uint64 {
 	return n
 }
 
+// waitJoined waits until every subscriber has joined every channel on a
+// heartbeat (the daemon's idle heartbeats carry sequence 1 before any data).
+// A subscriber joins at the first packet it sees (the late-join rule), so
+// data sent before that could lose a channel's first packet without a hole
+// to report.
+func (c *cluster) waitJoined(t *testing.T) {
+	t.Helper()
+	waitFor(t, 15*time.Second, "a heartbeat on every channel of every subscriber", func() bool {
+		for _, sub := range c.subs {
+			for _, ch := range sub.Stats().Channels {
+				if ch.Heartbeats == 0 {
+					return false
+				}
+			}
+		}
+		return true
+	}, c.state)
+}
+
 // hostCounts sums one subscriber's channel counters.
 type hostCounts struct {
 	received, recovered, lost, gaps, requests, retransmits uint64
@@ -248,6 +267,13 @@ func (c *cluster) state() string {
 		h := c.counts(i)
 		_, _, losses := k.counts()
 		fmt.Fprintf(&b, "; %s: collected %d lost %d %v (stats %+v)", k.name, data, lost, losses[:min(len(losses), 3)], h)
+		// Per channel, what the subscriber's gap logic sees: a tail hole
+		// shows as a channel whose next sequence stopped short while
+		// heartbeats keep arriving.
+		for _, ch := range c.subs[i].Stats().Channels {
+			fmt.Fprintf(&b, " [%s next %d heartbeats %d gapping %d held %d stale %d far %d]",
+				ch.Name, ch.Next, ch.Heartbeats, ch.Gapping, ch.Held, ch.Stale, ch.FarSequence)
+		}
 	}
 	if c.d != nil {
 		st := c.d.Stats()

@@ -30,6 +30,7 @@ func TestMultiHostWithRealLoss(t *testing.T) {
 	}
 	pkts := stampedPackets(feedSession, 1, 1, n, 20, 16)
 	c.serveUpstream(t, pkts)
+	c.waitJoined(t)
 	if err := sendRate(c.sender, pkts, 5, c.lines[0]); err != nil {
 		t.Fatal(err)
 	}
