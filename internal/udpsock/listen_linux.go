@@ -54,13 +54,7 @@ func ListenUnicast(laddr netip.AddrPort, o Options) (*Conn, error) {
 	fail := func(err error) (*Conn, error) {
 		return nil, &net.OpError{Op: "listen", Net: "udp4", Addr: udpAddr(la), Err: err}
 	}
-	if !la.Addr().Is4() {
-		return fail(errNotIPv4)
-	}
-	if la.Addr().IsMulticast() {
-		return fail(errMulticast)
-	}
-	if err := o.validate(); err != nil {
+	if err := checkLocal(la, o); err != nil {
 		return fail(err)
 	}
 	fd, err := newSocket(o)
@@ -87,13 +81,7 @@ func NewSender(laddr netip.AddrPort, ifname string, o Options) (*Conn, error) {
 	fail := func(err error) (*Conn, error) {
 		return nil, &net.OpError{Op: "dial", Net: "udp4", Source: udpAddr(la), Err: err}
 	}
-	if !la.Addr().Is4() {
-		return fail(errNotIPv4)
-	}
-	if la.Addr().IsMulticast() {
-		return fail(errMulticast)
-	}
-	if err := o.validate(); err != nil {
+	if err := checkLocal(la, o); err != nil {
 		return fail(err)
 	}
 	ifi, err := resolveIface(ifname)
@@ -236,4 +224,16 @@ func setMembership(fd, opt int, group netip.Addr, ifi iface) error {
 		name = "setsockopt(IP_DROP_MEMBERSHIP)"
 	}
 	return wrapSys(name, unix.SetsockoptIPMreqn(fd, unix.IPPROTO_IP, opt, &mreq))
+}
+
+// checkLocal validates the local address and options shared by
+// ListenUnicast and NewSender: an IPv4, non-multicast address.
+func checkLocal(la netip.AddrPort, o Options) error {
+	switch {
+	case !la.Addr().Is4():
+		return errNotIPv4
+	case la.Addr().IsMulticast():
+		return errMulticast
+	}
+	return o.validate()
 }
