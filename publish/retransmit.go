@@ -1,9 +1,8 @@
 package publish
 
 import (
+	"log/slog"
 	"net/netip"
-
-	"golang.org/x/sys/unix"
 
 	"mdcast/decode"
 	"mdcast/internal/udpsock"
@@ -49,7 +48,8 @@ type RetransmitServer struct {
 	lingerNs int64
 	resp     *decode.PacketWriter // builds the answer in respBuf
 	rbuf     []byte               // request read buffer
-	pfds     []unix.PollFd        // one per channel, in channel order
+	poller   *udpsock.Poller      // which request sockets hold requests (token: channel position); nil: read all
+	ready    []bool               // per channel, set from the poller each poll
 	wc       *WorkerCounters
 }
 
@@ -77,16 +77,32 @@ func newRetransmitServer(channels []*Channel, r *resolved, wc *WorkerCounters) *
 	}
 }
 
-// watch prepares the poll(2) set once the channels' sockets are open.
+// watch prepares the Poller once the channels' sockets are open. Without
+// one (epoll unavailable) poll reads every request socket each time.
 func (s *RetransmitServer) watch() {
-	s.pfds = s.pfds[:0]
-	for _, c := range s.channels {
-		fd := int32(-1) // poll(2) ignores negative descriptors
-		if c.req != nil {
-			fd = int32(c.req.FD())
+	s.ready = make([]bool, len(s.channels))
+	p, err := udpsock.NewPoller()
+	for k, c := range s.channels {
+		if err == nil && c.req != nil {
+			err = p.Add(c.req, int32(k))
 		}
-		s.pfds = append(s.pfds, unix.PollFd{Fd: fd, Events: unix.POLLIN})
 	}
+	if err != nil {
+		if p != nil {
+			p.Close()
+		}
+		slog.Warn("publish: no request socket poller, reading every request socket each cycle", "err", err)
+		return
+	}
+	s.poller = p
+}
+
+// close releases the Poller (the sockets belong to the channels).
+func (s *RetransmitServer) close() error {
+	if s.poller == nil {
+		return nil
+	}
+	return s.poller.Close()
 }
 
 // FDs returns the descriptors of the channels' request sockets, for an idle
@@ -102,23 +118,29 @@ func (s *RetransmitServer) FDs() []int {
 }
 
 // poll reads and answers the requests waiting on every channel's socket.
-// With several channels one poll(2) finds the sockets holding requests, so
-// an idle server costs one system call per DoWork, not one per channel.
+// One epoll_wait(2) finds the sockets holding requests, so an idle server
+// costs one cheap system call per DoWork, not one per channel (measured:
+// 131 ns for four idle sockets, against 500 ns for the poll(2) used before
+// and 1 µs for four reads; BenchmarkIdlePoll in internal/udpsock).
 func (s *RetransmitServer) poll(nowNs int64) int {
-	if len(s.pfds) > 1 {
-		n, err := unix.Poll(s.pfds, 0)
-		if err != nil && err != unix.EINTR {
+	if s.poller != nil {
+		n, err := s.poller.Poll()
+		if err != nil {
 			s.wc.RequestErrors.Add(1)
 		}
 		if n <= 0 {
 			return 0
 		}
+		for i := 0; i < n; i++ {
+			s.ready[s.poller.Token(i)] = true
+		}
 	}
 	work := 0
 	for k, c := range s.channels {
-		if c.req == nil || len(s.pfds) > 1 && s.pfds[k].Revents == 0 {
+		if c.req == nil || s.poller != nil && !s.ready[k] {
 			continue
 		}
+		s.ready[k] = false
 		for i := 0; i < maxRequestsPerPoll; i++ {
 			n, from, err := c.req.ReadFrom(s.rbuf)
 			if err != nil {

@@ -182,6 +182,9 @@ func (w *Worker) closeSockets() { _ = w.Close() }
 
 func (w *Worker) closeAll() error {
 	var errs []error
+	if w.rt != nil {
+		errs = append(errs, w.rt.close())
+	}
 	if w.sender != nil {
 		errs = append(errs, w.sender.Close())
 	}

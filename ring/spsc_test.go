@@ -224,7 +224,56 @@ func TestSPSCConcurrent(t *testing.T) {
 		}
 	}
 	<-done
-	if r.Len() != 0 {
-		t.Fatalf("Len = %d at the end", r.Len())
+	// Everything is consumed; only the unfinished line unit's items may
+	// still be unacknowledged.
+	if n := r.Len(); n < 0 || int64(n) > r.lineMask {
+		t.Fatalf("Len = %d at the end, want 0..%d", n, r.lineMask)
+	}
+}
+
+// TestPollHandsBackWholeLines checks the lazy hand-back: slots of a line
+// unit the consumer has finished are cleared and returned to the producer,
+// those of the unit it is still in are not, and the producer can always
+// fill the rest of the ring (so it never waits on them).
+func TestPollHandsBackWholeLines(t *testing.T) {
+	r, _ := NewSPSC[*int](64) // 16 pointers per 128-byte unit
+	if r.lineMask != 15 {
+		t.Fatalf("lineMask = %d, want 15", r.lineMask)
+	}
+	x := new(int)
+	dst := make([]*int, 64)
+	for range 20 {
+		r.Offer(x)
+	}
+	if n := r.Poll(dst[:20]); n != 20 {
+		t.Fatalf("Poll = %d", n)
+	}
+	if got := r.Len(); got != 4 {
+		t.Fatalf("Len = %d after consuming 20, want 4 (the unfinished unit's)", got)
+	}
+	for i := range 16 {
+		if r.buf[i] != nil {
+			t.Fatalf("slot %d of the finished unit still holds a pointer", i)
+		}
+	}
+	if r.buf[16] == nil {
+		t.Fatal("slot 16 of the unfinished unit was cleared while the producer may still share its line")
+	}
+	// The producer can use every slot but the 4 unacknowledged ones.
+	n := 0
+	for r.Offer(x) {
+		n++
+	}
+	if n != 60 {
+		t.Fatalf("producer offered %d before full, want 60", n)
+	}
+	// Draining everything hands back all whole units; what is left over is
+	// under one unit and its slots are handed back when the unit completes.
+	got := 0
+	for k := r.Poll(dst); k > 0; k = r.Poll(dst) {
+		got += k
+	}
+	if got != 60 || r.Len() != 0 {
+		t.Fatalf("drained %d, Len %d; want 60 and 0 (position 80 ends a unit)", got, r.Len())
 	}
 }

@@ -52,6 +52,7 @@ type channel struct {
 	reqConn *udpsock.Conn // unicast socket requests go out of and answers come back to
 	reqAddr netip.AddrPort
 	hasReq  bool
+	ready   uint8 // readyData|readyReq, set by markReady for this DoWork
 	reqBuf  [decode.RequestLen]byte
 	sendFn  func(from uint64, count uint16) // c.sendRequest, bound once
 	nowNs   int64
