@@ -10,7 +10,42 @@ var (
 	_ IdleStrategy = Yield{}
 	_ IdleStrategy = (*Backoff)(nil)
 	_ IdleStrategy = (*Block)(nil)
+	_ IdleStrategy = (*SpinYield)(nil)
 )
+
+// TestSpinYield checks that SpinYield yields the thread on every Every-th
+// consecutive idle call and that work or Reset restarts the count.
+func TestSpinYield(t *testing.T) {
+	if s := NewSpinYield(0); s.every != DefaultSpinYieldEvery {
+		t.Fatalf("every = %d, want the default %d", s.every, DefaultSpinYieldEvery)
+	}
+	s := NewSpinYield(3)
+	yields := 0
+	s.yield = func() { yields++ }
+	for range 7 {
+		s.Idle(0)
+	}
+	if yields != 2 {
+		t.Fatalf("7 idle calls with every=3: %d yields, want 2", yields)
+	}
+	s.Idle(5) // work: the next yield is 3 idle calls away again
+	s.Idle(0)
+	s.Idle(0)
+	if yields != 2 {
+		t.Fatalf("work did not restart the count: %d yields", yields)
+	}
+	s.Reset()
+	s.Idle(0)
+	s.Idle(0)
+	if yields != 2 {
+		t.Fatalf("Reset did not restart the count: %d yields", yields)
+	}
+	s.Idle(0)
+	if yields != 3 {
+		t.Fatalf("third idle call after Reset: %d yields, want 3", yields)
+	}
+	NewSpinYield(1).Idle(0) // the real sched_yield(2) returns
+}
 
 func TestBusySpinYield(t *testing.T) {
 	for _, s := range []IdleStrategy{BusySpin{}, Yield{}} {

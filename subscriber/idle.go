@@ -19,7 +19,7 @@ const (
 func (s *Subscriber) idleStrategy() (ring.IdleStrategy, error) {
 	switch s.cfg.Idle {
 	case "spin":
-		return ring.BusySpin{}, nil
+		return ring.NewSpinYield(0), nil
 	case "backoff":
 		return ring.NewBackoff(0, 0, 0, 0), nil
 	}

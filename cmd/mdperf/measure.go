@@ -10,6 +10,7 @@ import (
 	"mdcast/internal/affinity"
 	"mdcast/internal/clock"
 	"mdcast/perf"
+	"mdcast/ring"
 	"mdcast/subscriber"
 )
 
@@ -155,12 +156,14 @@ const (
 // (Consumer.Poll), until every expected message has arrived or drainEnd
 // passes. In the low-latency profile it spins on its pinned CPU; in the
 // default profile it parks in ppoll on the subscriber's sockets until a
-// datagram arrives or the next message is due. Both paths of a run use it,
+// datagram arrives or the next message is due. (Spinning, it gives its CPU
+// to other runnable threads every few idle polls: ring.SpinYield.) Both paths of a run use it,
 // so the baseline differs from the daemon path only by the daemon.
 func loadAgent(p *path, m *meter, ed *edges, expected uint64, drainEnd int64, spin bool, cpu int, maxPark time.Duration, stop *atomic.Bool) error {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 	var k *parker
+	spinner := ring.NewSpinYield(0) // the low-latency profile's idle step
 	if spin {
 		if cpu >= 0 {
 			if err := affinity.Pin(cpu); err != nil {
@@ -195,8 +198,12 @@ func loadAgent(p *path, m *meter, ed *edges, expected uint64, drainEnd int64, sp
 		if now-drainEnd >= 0 || stop.Load() {
 			return nil
 		}
-		if work == 0 && k != nil {
-			k.park(min(p.gen.NextDue(), drainEnd), clock.Nanotime())
+		if k != nil {
+			if work == 0 {
+				k.park(min(p.gen.NextDue(), drainEnd), clock.Nanotime())
+			}
+		} else {
+			spinner.Idle(work)
 		}
 	}
 }

@@ -35,7 +35,7 @@ const (
 	IdleBlock   = "block"   // park in poll(2) on the agent's sockets (default profile)
 	IdleBackoff = "backoff" // spin, then yield, then park (Agrona's backoff)
 	IdleYield   = "yield"   // runtime.Gosched between empty duty cycles
-	IdleSpin    = "spin"    // busy-spin (low-latency profile)
+	IdleSpin    = "spin"    // busy-spin, yielding the core to other runnable threads every 16 idle polls (low-latency profile)
 )
 
 // Defaults of the daemon's own fields.

@@ -166,7 +166,7 @@ func (d *Daemon) runner(a ring.Agent, fds []int, wk *ring.Waker, cpu int) (*ring
 	var idle ring.IdleStrategy
 	switch d.cfg.Agents.Idle {
 	case IdleSpin:
-		idle = ring.BusySpin{}
+		idle = ring.NewSpinYield(0)
 	case IdleYield:
 		idle = ring.Yield{}
 	case IdleBackoff:
