@@ -12,9 +12,18 @@ import (
 
 // TestChannelsAndFilters: two channels into one subscriber; a consumer of
 // all channels sees each in order, a consumer of one channel sees only it.
+// Both receive paths: reading every socket, and finding the readable ones
+// with the epoll Poller (Idle "spin").
 func TestChannelsAndFilters(t *testing.T) {
+	for _, idle := range []string{"block", "spin"} {
+		t.Run(idle, func(t *testing.T) { testChannelsAndFilters(t, idle) })
+	}
+}
+
+func testChannelsAndFilters(t *testing.T, idle string) {
 	p0, p1 := newTestPub(t, "A"), newTestPub(t, "B")
 	cfg := baseConfig(p0, p1)
+	cfg.Idle = idle
 	s, err := subscriber.New(cfg)
 	if err != nil {
 		t.Skipf("cannot join loopback multicast: %v", err)

@@ -59,7 +59,10 @@ type Config struct {
 	Loss lossinject.Config `toml:"loss"`
 	// Idle is the receive agent's idle strategy when Start runs it:
 	// "block" (park in poll(2) on the sockets; the default, nothing spins),
-	// "backoff" (spin, yield, then park briefly) or "spin" (busy-poll a core).
+	// "backoff" (spin, yield, then park briefly) or "spin" (busy-poll a
+	// core). Set "spin" also when the caller busy-polls DoWork on its own
+	// thread: DoWork then finds the readable sockets with one epoll_wait(2)
+	// instead of reading each socket.
 	Idle string `toml:"idle"`
 	// Pin locks the receive agent to CPU (when Start runs it).
 	Pin bool `toml:"pin"`

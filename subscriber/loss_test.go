@@ -61,13 +61,20 @@ func (c *streamCheck) failed() error {
 
 // TestInjectedLossRecovered sends 200k quotes with 1% and 10% of the
 // packets (first sends and retransmissions alike) dropped on the
-// subscriber's receive path: every message must arrive, in order.
+// subscriber's receive path: every message must arrive, in order. The
+// spinning receive path (which finds readable sockets with an epoll Poller)
+// runs the 10% case too.
 func TestInjectedLossRecovered(t *testing.T) {
 	const total = 200_000
-	for _, rate := range []float64{0.01, 0.10} {
-		t.Run(fmt.Sprintf("rate=%v", rate), func(t *testing.T) {
+	for _, tc := range []struct {
+		rate float64
+		idle string
+	}{{0.01, "block"}, {0.10, "block"}, {0.10, "spin"}} {
+		rate := tc.rate
+		t.Run(fmt.Sprintf("rate=%v/idle=%s", rate, tc.idle), func(t *testing.T) {
 			p := newTestPub(t, "LOSS")
 			cfg := baseConfig(p)
+			cfg.Idle = tc.idle
 			cfg.Loss = lossinject.Config{Rate: rate, Seed: 42}
 			// The machine is shared (load average above 10 at times): a
 			// starved receive thread must not turn a gap into a loss here;

@@ -65,6 +65,9 @@ func (e *env) genConfig(dst netip.AddrPort) perf.GeneratorConfig {
 // where Start is never called).
 func (e *env) subscriberProfile(c *subscriber.Config) {
 	c.Idle = "block"
+	if e.o.Profile == profileLowLatency {
+		c.Idle = "spin" // the load agent spins DoWork: the subscriber polls with epoll
+	}
 	c.Pin = false
 	c.Seed = loadSeed
 }
