@@ -361,3 +361,36 @@ func BenchmarkUncontended(b *testing.B) {
 		sinkPacket = last
 	})
 }
+
+// BenchmarkLineTransfer measures the floor under every cross-goroutine
+// handoff on this machine: the cost of moving one cache line from one
+// core to the other and back. Two goroutines take turns on one padded
+// counter (each waits, spinning, until it is its turn, then increments it),
+// so every increment is one line transfer; ns/op is per transfer. A
+// single-item ring handoff needs at least one such transfer for the slot
+// and one for the position (they pipeline when the producer runs ahead).
+func BenchmarkLineTransfer(b *testing.B) {
+	var turn Sequence
+	n := int64(b.N)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := int64(1); i < 2*n; i += 2 {
+			for turn.Load() != i {
+				procyield(1)
+			}
+			turn.Store(i + 1)
+		}
+	}()
+	b.ResetTimer()
+	for i := int64(0); i < 2*n; i += 2 {
+		for turn.Load() != i {
+			procyield(1)
+		}
+		turn.Store(i + 1)
+	}
+	<-done
+	b.StopTimer()
+	// Two transfers per b.N iteration: report per transfer.
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(2*n), "ns/transfer")
+}
