@@ -17,6 +17,7 @@ func TestAllocs(t *testing.T) {
 	}
 	pkts := snippetPackets(t)
 	quote := decode.AppendQuote(nil, sampleQuote())
+	notice := decode.AppendUpstreamLoss(nil, sampleUpstreamLoss(t))
 	sess := mustSession(t, "ALLOC")
 	w := decode.NewPacketWriter(make([]byte, 1400), 1400)
 	buf := make([]byte, 0, 256)
@@ -32,6 +33,13 @@ func TestAllocs(t *testing.T) {
 			if q.Wrap(quote) == nil {
 				f := q.Fields()
 				sink += f.SendTime
+			}
+		}},
+		{"upstream loss wrap and fields", func() {
+			var u decode.UpstreamLoss
+			if u.Wrap(notice) == nil {
+				f := u.Fields()
+				sink += f.Count() + uint64(f.Session[0])
 			}
 		}},
 		{"request wrap", func() {
@@ -52,6 +60,7 @@ func TestAllocs(t *testing.T) {
 			b = decode.AppendMessage(b, quote)
 			b = decode.AppendAddOrder(b, decode.AddOrderFields{Shares: 1})
 			b = decode.AppendRequest(b, sess, 1, 1)
+			b = decode.AppendUpstreamLoss(b, decode.UpstreamLossFields{Session: sess, From: 1, To: 2})
 			decode.PutCount(b, 1)
 			decode.PutQuoteSendTime(b[22:], 5)
 			sink += uint64(len(b))

@@ -1,17 +1,20 @@
 // Package decode provides zero-copy views over MoldUDP64 packets, NASDAQ
-// TotalView-ITCH 5.0 messages and mdcast quotes, and encoders for each.
+// TotalView-ITCH 5.0 messages, mdcast quotes and mdcast upstream loss
+// notices, and encoders for each.
 //
 // It implements the NASDAQ MoldUDP64 Protocol Specification version 1.00
 // (downstream packets and request packets), the NASDAQ TotalView-ITCH 5.0
 // specification (all 23 message types, section 1.1 to 1.8, with their exact
 // lengths, big-endian integers, 6-byte timestamps, Price(4) and Price(8)
-// fields) and the mdcast quote message. docs/PROTOCOL.md specifies the bytes
-// mdcast puts on the wire, with a worked example that the tests check against
-// the encoder.
+// fields), the mdcast quote message and the mdcast upstream loss notice (the
+// control message the daemon sends on every channel when its feed gives up
+// on upstream messages; type UpstreamLossType, never an ITCH or quote type).
+// docs/PROTOCOL.md specifies the bytes mdcast puts on the wire, with worked
+// examples that the tests check against the encoder.
 //
 // # Views
 //
-// A view (Packet, Request, Quote, and one type per ITCH message such as
+// A view (Packet, Request, Quote, UpstreamLoss, and one type per ITCH message such as
 // AddOrder or OrderExecuted) is a small value that points into a []byte. Its
 // Wrap method checks the bytes once and returns an error value for malformed
 // input; after a successful Wrap the accessors read fields in place without
@@ -21,7 +24,7 @@
 // Get prefix; String methods exist for mdtail and debugging and allocate.
 //
 // Calling an accessor of an ITCH view that was never wrapped successfully is
-// a programmer error and panics; Packet, Request and Quote accessors return
+// a programmer error and panics; Packet, Request, Quote and UpstreamLoss accessors return
 // zero values instead. No input, however malformed, makes Wrap or an
 // iterator panic.
 //
@@ -52,7 +55,8 @@
 //
 // Encoders append to a buffer the caller owns, in the style of
 // binary.BigEndian.AppendUint64: AppendPacketHeader, AppendMessage,
-// AppendRequest, AppendQuote and one Append function per ITCH message type.
+// AppendRequest, AppendQuote, AppendUpstreamLoss and one Append function per
+// ITCH message type.
 // PacketWriter builds one downstream packet in a fixed buffer up to a byte
 // budget and patches the count in place; PutCount and PutQuoteSendTime patch
 // encoded bytes.

@@ -33,6 +33,15 @@ var (
 	// ErrQuoteVersion: a quote with version 0.
 	ErrQuoteVersion = errors.New("decode: unsupported quote version")
 
+	// ErrShortUpstreamLoss: an upstream loss notice shorter than UpstreamLossLen.
+	ErrShortUpstreamLoss = errors.New("decode: upstream loss notice shorter than 32 bytes")
+	// ErrNotUpstreamLoss: a message whose type byte is not UpstreamLossType.
+	ErrNotUpstreamLoss = errors.New("decode: not an upstream loss notice")
+	// ErrUpstreamLossVersion: an upstream loss notice with version 0.
+	ErrUpstreamLossVersion = errors.New("decode: unsupported upstream loss notice version")
+	// ErrUpstreamLossRange: an upstream loss notice whose first sequence is after its last.
+	ErrUpstreamLossRange = errors.New("decode: upstream loss notice range is reversed")
+
 	// ErrSessionLength: a session name longer than 10 bytes.
 	ErrSessionLength = errors.New("decode: session longer than 10 bytes")
 	// ErrSessionChar: a session name with a byte outside printable ASCII.

@@ -88,3 +88,30 @@ func Example_buildQuotePacket() {
 	// 2: instrument 43 bid 100@2133000000 send 0
 	// 3: instrument 44 bid 100@2133000000 send 0
 }
+
+// Recognise an upstream loss notice among a channel's messages: the daemon
+// sends one on every channel when its feed loses upstream messages. It takes
+// a channel sequence like any message; the fields say what was lost upstream.
+func Example_upstreamLossNotice() {
+	chanSession, _ := decode.MakeSession("MDC0000001")
+	upstream, _ := decode.MakeSession("NASDAQ0042")
+	w := decode.NewPacketWriter(make([]byte, 1400), 1400)
+	w.Reset(chanSession, 57)
+	w.Append(decode.AppendQuote(nil, decode.QuoteFields{Instrument: 42}))
+	w.Append(decode.AppendUpstreamLoss(nil, decode.UpstreamLossFields{Session: upstream, From: 1001, To: 1100}))
+
+	var p decode.Packet
+	_ = p.Wrap(w.Bytes())
+	var u decode.UpstreamLoss
+	for seq, m := range p.All() {
+		if len(m) > 0 && m[0] == decode.UpstreamLossType && u.Wrap(m) == nil {
+			f := u.Fields()
+			fmt.Printf("%d: upstream %s lost %d..%d (%d messages)\n", seq, f.Session, f.From, f.To, f.Count())
+			continue
+		}
+		fmt.Printf("%d: data type %q\n", seq, m[0])
+	}
+	// Output:
+	// 57: data type 'q'
+	// 58: upstream NASDAQ0042 lost 1001..1100 (100 messages)
+}

@@ -197,3 +197,31 @@ func FuzzQuote(f *testing.F) {
 		}
 	})
 }
+
+func FuzzUpstreamLoss(f *testing.F) {
+	f.Add(decode.AppendUpstreamLoss(nil, sampleUpstreamLoss(f)))
+	v2 := append(decode.AppendUpstreamLoss(nil, sampleUpstreamLoss(f)), 1, 2, 3)
+	v2[1] = 2
+	f.Add(v2)
+	f.Add(decode.AppendUpstreamLoss(nil, decode.UpstreamLossFields{From: 2, To: 1}))
+	f.Add([]byte("u"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var u decode.UpstreamLoss
+		if err := u.Wrap(data); err != nil {
+			if u.From() != 0 || u.To() != 0 || u.Version() != 0 || u.Session() != (decode.Session{}) {
+				t.Fatal("failed Wrap left fields readable")
+			}
+			return
+		}
+		f := u.Fields()
+		if f.From > f.To || u.Version() == 0 || u.Version() != data[1] {
+			t.Fatalf("accepted %+v v%d", f, u.Version())
+		}
+		_ = u.String()
+		out := decode.AppendUpstreamLoss(nil, f)
+		// Everything but the version and the reserved bytes re-encodes.
+		if out[0] != data[0] || !bytes.Equal(out[2:4], data[2:4]) || !bytes.Equal(out[6:], data[6:decode.UpstreamLossLen]) {
+			t.Fatalf("notice re-encode\n got %x\nwant %x", out, data[:decode.UpstreamLossLen])
+		}
+	})
+}
