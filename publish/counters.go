@@ -12,6 +12,7 @@ type ChannelCounters struct {
 	Bytes        atomic.Uint64 // UDP payload bytes of data packets sent
 	Heartbeats   atomic.Uint64 // heartbeat packets sent
 	EndOfSession atomic.Uint64 // end-of-session packets sent (first and repeats)
+	Notices      atomic.Uint64 // control notices published (each also one of Messages)
 
 	HistoryMessages atomic.Uint64 // gauge: messages retained
 	HistoryBytes    atomic.Uint64 // gauge: bytes retained
@@ -42,6 +43,7 @@ type ChannelStats struct {
 	NextSeq     uint64 // sequence of the next message (1 before any)
 
 	Packets, Messages, Bytes, Heartbeats, EndOfSession uint64
+	Notices                                            uint64
 	HistoryMessages, HistoryBytes, HistoryEvicted      uint64
 
 	Requests, Served, ServedMessages, ServedBytes        uint64
@@ -59,6 +61,7 @@ func (c *ChannelCounters) Snapshot() ChannelStats {
 		Bytes:             c.Bytes.Load(),
 		Heartbeats:        c.Heartbeats.Load(),
 		EndOfSession:      c.EndOfSession.Load(),
+		Notices:           c.Notices.Load(),
 		HistoryMessages:   c.HistoryMessages.Load(),
 		HistoryBytes:      c.HistoryBytes.Load(),
 		HistoryEvicted:    c.HistoryEvicted.Load(),
@@ -84,9 +87,11 @@ type WorkerCounters struct {
 	PacketsIn      atomic.Uint64 // input packets processed (malformed included)
 	MessagesIn     atomic.Uint64 // input messages looked at (after Skip)
 	Skipped        atomic.Uint64 // leading duplicate messages skipped (ring.Packet.Skip)
-	Malformed      atomic.Uint64 // input packets failing MoldUDP64 validation; dropped
+	Malformed      atomic.Uint64 // input packets failing MoldUDP64 validation, and malformed notices; dropped
 	NoKey          atomic.Uint64 // messages without a routing key (too short, or not a quote); dropped
 	Unrouted       atomic.Uint64 // messages whose key is in no route range; dropped
+	ReservedType   atomic.Uint64 // upstream messages of a reserved mdcast control type (decode.UpstreamLossType); dropped
+	Notices        atomic.Uint64 // notices published on every owned channel (PublishNotice, LineNotice packets)
 	Oversize       atomic.Uint64 // messages larger than one packet can hold; dropped
 	AfterEnd       atomic.Uint64 // input packets refused after end of session
 	SendErrors     atomic.Uint64 // sendmmsg calls that failed
@@ -99,6 +104,7 @@ type WorkerCounters struct {
 // WorkerStats is a plain copy of WorkerCounters.
 type WorkerStats struct {
 	PacketsIn, MessagesIn, Skipped, Malformed, NoKey, Unrouted, Oversize, AfterEnd uint64
+	ReservedType, Notices                                                          uint64
 	SendErrors, SendDropped, SendCalls, RequestErrors, InputHighWater              uint64
 }
 
@@ -111,6 +117,8 @@ func (c *WorkerCounters) Snapshot() WorkerStats {
 		Malformed:      c.Malformed.Load(),
 		NoKey:          c.NoKey.Load(),
 		Unrouted:       c.Unrouted.Load(),
+		ReservedType:   c.ReservedType.Load(),
+		Notices:        c.Notices.Load(),
 		Oversize:       c.Oversize.Load(),
 		AfterEnd:       c.AfterEnd.Load(),
 		SendErrors:     c.SendErrors.Load(),

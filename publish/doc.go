@@ -26,6 +26,20 @@
 // end of DoWork), every partial packet is finished and the batch is sent:
 // smart batching, with no timer between a message and its send.
 //
+// # Notices
+//
+// The daemon's own control messages travel the same way as data, so they
+// keep their place in the stream: an upstream loss notice
+// (decode.AppendUpstreamLoss, made when the feed gives up on upstream
+// messages) arrives as a ring.Packet marked LineNotice (NoticePacket) through
+// Offer or the Input ring, or through PublishNotice on the worker's thread.
+// The worker appends it to every channel it owns, after what the channel
+// already holds: it takes one sequence, goes into the History and is
+// answered to re-requests like any message, and is counted in
+// ChannelCounters.Messages and Notices. Since subscribers recognise the
+// notice by its type byte on any channel, an upstream message of that type
+// (decode.UpstreamLossType) is dropped and counted (ReservedType).
+//
 // # Retransmission
 //
 // Each channel has a unicast request socket. A MoldUDP64 re-request (session,
@@ -71,5 +85,6 @@
 // reused after each sendmmsg, a history arena and index, and the request
 // socket; per worker the send batch, input ring and retransmission pools.
 // Offer and DoWork (routing, framing, history, sending, heartbeats,
-// re-requests) do not allocate; TestAllocs and BenchmarkPublish check it.
+// re-requests, notices) do not allocate; TestAllocs, TestNoticeAllocs and
+// BenchmarkPublish check it.
 package publish

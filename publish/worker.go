@@ -321,6 +321,10 @@ func (w *Worker) drain() int {
 
 // process routes and frames every new message of one upstream packet.
 func (w *Worker) process(p *ring.Packet) {
+	if p.Line == LineNotice {
+		w.notice(p.Bytes())
+		return
+	}
 	var pk decode.Packet
 	if pk.Wrap(p.Bytes()) != nil {
 		w.Counters.PacketsIn.Add(1)
@@ -328,7 +332,7 @@ func (w *Worker) process(p *ring.Packet) {
 		return
 	}
 	skip := int(p.Skip)
-	var msgs, noKey, unrouted uint64
+	var msgs, noKey, unrouted, reserved uint64
 	it := pk.Messages()
 	for it.Next() {
 		if skip > 0 {
@@ -337,6 +341,12 @@ func (w *Worker) process(p *ring.Packet) {
 		}
 		msgs++
 		msg := it.Message()
+		if len(msg) > 0 && msg[0] == decode.UpstreamLossType {
+			// Subscribers take this type for the daemon's own notice on
+			// any channel: upstream may not forge one.
+			reserved++
+			continue
+		}
 		key, ok := decode.InstrumentKey(w.format, msg)
 		if !ok {
 			noKey++
@@ -365,6 +375,9 @@ func (w *Worker) process(p *ring.Packet) {
 	}
 	if unrouted != 0 {
 		w.Counters.Unrouted.Add(unrouted)
+	}
+	if reserved != 0 {
+		w.Counters.ReservedType.Add(reserved)
 	}
 }
 
