@@ -360,19 +360,23 @@ func (c *channel) deliver(p *decode.Packet, from uint64, recvNs int64) {
 	it := p.Messages()
 	n := uint64(0)
 	for it.Next() {
-		if seq := it.Sequence(); seq >= from {
-			c.emitData(seq, it.Message(), recvNs)
+		if seq := it.Sequence(); seq >= from && c.emitData(seq, it.Message(), recvNs) {
 			n++
 		}
 	}
 	c.ctr.messages.Add(n)
 }
 
-func (c *channel) emitData(seq uint64, b []byte, recvNs int64) {
+// emitData offers the message b at seq and reports whether it counts as a
+// message (false for an upstream loss notice, delivered as an event).
+func (c *channel) emitData(seq uint64, b []byte, recvNs int64) bool {
+	if len(b) > 0 && b[0] == decode.UpstreamLossType && c.emitNotice(seq, b, recvNs) {
+		return false
+	}
 	if len(b) > MaxMessageLen {
 		c.ctr.tooLarge.Add(1)
 		c.emitLoss(seq, seq, TooLarge, recvNs)
-		return
+		return true
 	}
 	m := &c.msg
 	m.Kind, m.Sequence, m.RecvNs, m.Channel, m.epoch = Data, seq, recvNs, c.idx, c.epoch
@@ -380,6 +384,31 @@ func (c *channel) emitData(seq uint64, b []byte, recvNs int64) {
 	for _, con := range c.cons {
 		con.offer(m)
 	}
+	return true
+}
+
+// emitNotice delivers the daemon's upstream loss notice b, which occupies
+// channel sequence seq, as a LossEvent of reason Upstream at seq: the
+// sequence is accounted for (not a gap), and the consumer learns what was
+// lost upstream. The notice's version 1 fields are copied into the
+// Message's data bytes, where Message.Loss reads them. A malformed notice
+// is counted and left to be delivered as Data (false), so its sequence is
+// accounted for all the same.
+func (c *channel) emitNotice(seq uint64, b []byte, recvNs int64) bool {
+	var u decode.UpstreamLoss
+	if u.Wrap(b) != nil {
+		c.ctr.malformedNotices.Add(1)
+		return false
+	}
+	c.ctr.upstreamLosses.Add(1)
+	c.ctr.upstreamLost.Add(u.Fields().Count())
+	m := &c.msg
+	m.Kind, m.Sequence, m.to, m.reason, m.RecvNs, m.Channel, m.epoch, m.n = LossEvent, seq, seq, Upstream, recvNs, c.idx, c.epoch, 0
+	copy(m.data[:], b[:decode.UpstreamLossLen])
+	for _, con := range c.cons {
+		con.offer(m)
+	}
+	return true
 }
 
 func (c *channel) emitLoss(from, to uint64, reason LossReason, recvNs int64) {

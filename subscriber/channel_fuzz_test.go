@@ -21,6 +21,8 @@ func FuzzChannelDatagram(f *testing.F) {
 		return b
 	}
 	f.Add(pkt(1, q, q), false)
+	f.Add(pkt(1, q, decode.AppendUpstreamLoss(nil, decode.UpstreamLossFields{Session: s, From: 3, To: 9}), q), false)
+	f.Add(pkt(2, decode.AppendUpstreamLoss(nil, decode.UpstreamLossFields{From: 9, To: 3})), false)
 	f.Add(pkt(5, q), true)
 	f.Add(decode.AppendPacketHeader(nil, s, 9, 0), false)
 	f.Add(decode.AppendPacketHeader(nil, s, 9, decode.EndOfSessionCount), false)

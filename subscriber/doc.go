@@ -71,7 +71,15 @@
 //     daemon's history, no RequestAddr, or every request and answer lost);
 //   - SlowConsumer: this consumer's own ring overwrote them (DropOldest);
 //   - SessionChanged: they were outstanding when the session changed;
-//   - TooLarge: longer than MaxMessageLen.
+//   - TooLarge: longer than MaxMessageLen;
+//   - Upstream: not a loss on this channel but the daemon's upstream loss
+//     notice (docs/PROTOCOL.md 3.3), which it sends on every channel when
+//     its own feed gave up on upstream messages. The event takes the
+//     notice's one channel sequence (From = To), and Loss.Upstream gives the
+//     upstream session and the range of upstream sequences lost: some of
+//     them may have belonged on this channel, so state built from it may
+//     be stale. Stats count these notices apart (UpstreamLosses,
+//     UpstreamLost), not in Lost or Messages.
 //
 // A hole still being repaired (a gap) is never reported. A new session (the
 // daemon restarted) is delivered as a SessionChange event, after a
@@ -90,8 +98,11 @@
 // to the full ring and keeps the latest message per instrument
 // (decode.InstrumentKey of the channel's Format), delivered when the
 // consumer catches up, so it sees every instrument's latest quote but not
-// every update (Stats counts the replaced ones as Conflated). Other
-// consumers, other subscribers and the daemon are unaffected.
+// every update (Stats counts the replaced ones as Conflated). Events, the
+// Upstream loss notice among them, are never conflated: each is delivered
+// once, in order with the events around it (a quote that replaces a pending
+// one keeps that one's place, so it may come before an event that preceded
+// it). Other consumers, other subscribers and the daemon are unaffected.
 //
 // # Concurrency
 //

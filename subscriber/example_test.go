@@ -49,7 +49,12 @@ func ExampleConsumer_Run() {
 					sub.ChannelName(m.Channel), m.Sequence, q.Instrument(), q.BidSize(), q.BidPrice())
 				n++
 			case subscriber.LossEvent:
-				fmt.Println("lost:", m.Loss())
+				l := m.Loss()
+				if l.Reason == subscriber.Upstream { // the daemon's feed lost these, on some channel
+					fmt.Println("upstream lost:", l.Upstream.Count(), "messages", l.Upstream.From, "..", l.Upstream.To)
+					continue
+				}
+				fmt.Println("lost:", l) // sequences of this channel
 			}
 		}
 		if n == 3 {

@@ -58,6 +58,12 @@ const (
 	SessionChanged
 	// TooLarge: the message is longer than MaxMessageLen.
 	TooLarge
+	// Upstream: the daemon lost messages of its own feed (Loss.Upstream
+	// says which) and said so with an upstream loss notice on every
+	// channel. The loss's From..To is the one channel sequence the notice
+	// occupied: no channel message is missing, but the lost upstream
+	// messages may have belonged on this channel.
+	Upstream
 )
 
 // String returns the reason's name.
@@ -71,6 +77,8 @@ func (r LossReason) String() string {
 		return "session-changed"
 	case TooLarge:
 		return "too-large"
+	case Upstream:
+		return "upstream"
 	}
 	return "unknown"
 }
@@ -78,11 +86,16 @@ func (r LossReason) String() string {
 // Loss is a range of a channel's sequences, From to To inclusive, that will
 // never be delivered to this consumer, and why. A Loss is delivered in the
 // stream at the place of the missing messages; a gap that is still being
-// repaired is never reported.
+// repaired is never reported. With Reason Upstream, From..To is the
+// sequence of the daemon's notice and Upstream says what the daemon lost.
 type Loss struct {
 	Channel  int
 	From, To uint64
 	Reason   LossReason
+	// Upstream is, for Reason Upstream, the upstream session and the range
+	// of upstream sequences the daemon's feed lost (Upstream.Count() of
+	// them); zero for other reasons.
+	Upstream decode.UpstreamLossFields
 }
 
 // Count returns the number of sequences lost.
@@ -97,8 +110,8 @@ func (l Loss) Count() uint64 { return l.To - l.From + 1 }
 // (var a decode.AddOrder; err := a.Wrap(m.Bytes())), which copies nothing.
 type Message struct {
 	// Sequence is the message's sequence (Data), the first lost sequence
-	// (LossEvent), or the next sequence of the session (SessionChange,
-	// EndOfSession).
+	// (LossEvent; for an Upstream loss, the notice's own sequence), or the
+	// next sequence of the session (SessionChange, EndOfSession).
 	Sequence uint64
 	// RecvNs is when the packet carrying it was received (internal/clock,
 	// CLOCK_MONOTONIC ns); for events, when the event was raised.
@@ -142,7 +155,16 @@ func (m *Message) Loss() Loss {
 	if m.Kind != LossEvent {
 		return Loss{}
 	}
-	return Loss{Channel: m.Channel, From: m.Sequence, To: m.to, Reason: m.reason}
+	l := Loss{Channel: m.Channel, From: m.Sequence, To: m.to, Reason: m.reason}
+	if m.reason == Upstream {
+		// The notice's fields ride in the otherwise unused data bytes
+		// (channel.emitNotice), so a Message stays its fixed size.
+		var u decode.UpstreamLoss
+		if u.Wrap(m.data[:decode.UpstreamLossLen]) == nil {
+			l.Upstream = u.Fields()
+		}
+	}
+	return l
 }
 
 // Instrument returns the message's instrument key for format f (ITCH stock
