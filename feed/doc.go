@@ -48,8 +48,11 @@
 // same validation and arbitration (their Packet.Line is LineRecovery).
 // When recovery is not configured or fails, the messages are counted as
 // upstream loss (Counters.Losses, Counters.UpstreamLost), logged through a
-// throttle, reported to the loss handler (SetLossHandler), and delivery
-// resumes after the hole. Nothing is skipped without being counted.
+// throttle, reported to the loss handler (SetLossHandler, with Session),
+// and delivery resumes after the hole. The handler runs before what was held
+// behind the hole is emitted; the daemon uses it to put an upstream loss
+// notice (docs/PROTOCOL.md 3.3) in order on every downstream channel, so
+// subscribers see the loss too. Nothing is skipped without being counted.
 //
 // A packet of another session is dropped and counted when Config.Session
 // is set. Otherwise the first session seen is followed, and a later one is

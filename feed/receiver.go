@@ -224,9 +224,23 @@ func (r *Receiver) Config() Config { return r.cfg }
 // SetLossHandler installs fn, called on the receiver's goroutine each time
 // upstream messages from..to (inclusive) are given up as lost (after
 // recovery failed or when none is configured), and on session changes for
-// the old session's holes. It is never called in steady state. Call it
-// before the receiver starts.
+// the old session's holes (Session names the session). It runs before the
+// packets held behind the hole are emitted, so whatever fn hands to the
+// receiver's Output lands between the data before the hole and the data
+// after it (the daemon sends its upstream loss notice this way). It is
+// never called in steady state. Call it before the receiver starts.
 func (r *Receiver) SetLossHandler(fn func(from, to uint64)) { r.arb.onLoss = fn }
+
+// Session returns the upstream session the receiver follows (zero before
+// the first packet). Inside the loss handler it is the session the lost
+// messages belong to, also on a session change (the old one's holes are
+// reported before the new session is taken). Safe from any goroutine.
+func (r *Receiver) Session() decode.Session {
+	if s := r.arb.sess.Load(); s != nil {
+		return *s
+	}
+	return decode.Session{}
+}
 
 // SetLogger replaces the logger (slog.Default with a "feed" attribute).
 // Call it before the receiver starts.

@@ -263,7 +263,13 @@ func TestReceiverRecoveryFails(t *testing.T) {
 	out := newSeqOutput(0)
 	r := newTestReceiver(t, cfg, nil, out)
 	var losses [][2]uint64
-	r.SetLossHandler(func(from, to uint64) { losses = append(losses, [2]uint64{from, to}) })
+	var sessions []decode.Session
+	var deliveredBefore []uint64
+	r.SetLossHandler(func(from, to uint64) {
+		losses = append(losses, [2]uint64{from, to})
+		sessions = append(sessions, r.Session())
+		deliveredBefore = append(deliveredBefore, out.messages.Load())
+	})
 	s := newSender(t)
 	for seq := uint64(1); seq <= 20; seq += 5 {
 		s.packet(sessA, seq, 5, addr)
@@ -271,6 +277,11 @@ func TestReceiverRecoveryFails(t *testing.T) {
 	pump(t, r, 10*time.Second, func() bool { return r.counters.Losses.Load() == 1 && out.messages.Load() == 15 })
 	if want := [][2]uint64{{6, 10}}; !slices.Equal(losses, want) {
 		t.Fatalf("losses %v, want %v", losses, want)
+	}
+	// The handler names the session and runs between the data before the
+	// hole and the data held behind it.
+	if sessions[0] != sessA || deliveredBefore[0] != 5 {
+		t.Fatalf("in the handler: session %q, %d messages delivered; want %q, 5", sessions[0], deliveredBefore[0], sessA)
 	}
 	st := r.Stats()
 	if st.UpstreamLost != 5 || st.RequestsSent != 3 || st.Gaps != 1 {

@@ -30,6 +30,7 @@ type Daemon struct {
 	workers []*publish.Worker
 	wakers  []*ring.Waker
 	fan     *fanout
+	notices *noticer
 	agents  []*lifecycle
 	runners []*ring.Runner
 
@@ -84,6 +85,7 @@ func New(cfg Config, log *slog.Logger) (*Daemon, error) {
 			return nil, err
 		}
 		d.recv.SetLogger(log.With("feed", cfg.Feed.Name))
+		d.noticeLosses(w)
 		d.agents = append(d.agents, &lifecycle{name: "mdcast-inline", recv: d.recv, workers: d.workers})
 		fds := append(append([]int(nil), d.recv.FDs()...), w.FDs()...)
 		cpu, _ := cfg.cpu()
@@ -119,6 +121,7 @@ func New(cfg Config, log *slog.Logger) (*Daemon, error) {
 			return nil, err
 		}
 		d.recv.SetLogger(log.With("feed", cfg.Feed.Name))
+		d.noticeLosses(fan)
 		cpu, _ := cfg.cpu()
 		ra := &lifecycle{name: "mdcast-receiver", recv: d.recv}
 		r, err := d.runner(ra, d.recv.FDs(), nil, cpu)
@@ -159,6 +162,13 @@ func New(cfg Config, log *slog.Logger) (*Daemon, error) {
 	}
 	ok = true
 	return d, nil
+}
+
+// noticeLosses makes every upstream loss of the feed an upstream loss
+// notice on every channel, sent through out, the feed's Output.
+func (d *Daemon) noticeLosses(out feed.Output) {
+	d.notices = &noticer{recv: d.recv, pool: d.pool, out: out}
+	d.recv.SetLossHandler(d.notices.lost)
 }
 
 // runner builds the runner of one agent with the configured idle strategy.

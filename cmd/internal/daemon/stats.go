@@ -11,15 +11,19 @@ import (
 // Stats is a snapshot of every counter of the daemon, as /stats serves it
 // in JSON and /metrics exports it.
 type Stats struct {
-	Session       string             `json:"session"`
-	Profile       string             `json:"profile"`
-	UptimeSeconds float64            `json:"uptime_seconds"`
-	Feed          feed.Stats         `json:"feed"`
-	Workers       []publish.Stats    `json:"workers"`
-	Pool          ring.PoolStats     `json:"pool"`
-	FanoutDrops   uint64             `json:"fanout_drops"` // pipeline mode: packets a full worker ring refused
-	AgentErrors   map[string]uint64  `json:"agent_errors"`
-	Replays       []feed.ReplayStats `json:"replays,omitempty"`
+	Session       string          `json:"session"`
+	Profile       string          `json:"profile"`
+	UptimeSeconds float64         `json:"uptime_seconds"`
+	Feed          feed.Stats      `json:"feed"`
+	Workers       []publish.Stats `json:"workers"`
+	Pool          ring.PoolStats  `json:"pool"`
+	FanoutDrops   uint64          `json:"fanout_drops"` // pipeline mode: packets a full worker ring refused
+	// UpstreamLossNotices counts upstream losses sent as a notice on every
+	// channel; NoticesDropped those some worker did not get.
+	UpstreamLossNotices uint64             `json:"upstream_loss_notices"`
+	NoticesDropped      uint64             `json:"upstream_loss_notices_dropped"`
+	AgentErrors         map[string]uint64  `json:"agent_errors"`
+	Replays             []feed.ReplayStats `json:"replays,omitempty"`
 }
 
 // Stats returns a snapshot of the daemon's counters. It allocates; call it
@@ -40,6 +44,10 @@ func (d *Daemon) Stats() Stats {
 	}
 	if d.fan != nil {
 		s.FanoutDrops = d.fan.dropped.Load()
+	}
+	if d.notices != nil {
+		s.UpstreamLossNotices = d.notices.sent.Load()
+		s.NoticesDropped = d.notices.dropped.Load()
 	}
 	d.mu.Lock()
 	for _, r := range d.runners {
