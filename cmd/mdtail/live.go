@@ -7,6 +7,7 @@ import (
 	"io"
 	"time"
 
+	"mdcast/decode"
 	"mdcast/subscriber"
 )
 
@@ -62,10 +63,10 @@ func runLive(ctx context.Context, o options, p *printer, stderr io.Writer) error
 				}
 			case subscriber.LossEvent:
 				l := m.Loss()
-				p.event(name, "loss", l.From, l.To, l.Reason.String())
+				p.event(name, "loss", l.From, l.To, l.Reason.String(), l.Upstream)
 				p.sum.event("loss-" + l.Reason.String())
 			default:
-				p.event(name, m.Kind.String(), m.Sequence, 0, "")
+				p.event(name, m.Kind.String(), m.Sequence, 0, "", decode.UpstreamLossFields{})
 				p.sum.event(m.Kind.String())
 			}
 		}

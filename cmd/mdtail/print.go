@@ -33,7 +33,11 @@ func (p *printer) message(channel string, seq uint64, recvNs int64, msg []byte) 
 		return false
 	}
 	isQuote := t == decode.QuoteType && len(msg) >= decode.QuoteLen
-	if p.inst != nil && !p.inst.match(msg, isQuote) {
+	// The daemon's upstream loss notice (in a capture of its channels)
+	// concerns every instrument, so the instrument filter lets it pass.
+	var notice decode.UpstreamLoss
+	isNotice := t == decode.UpstreamLossType && notice.Wrap(msg) == nil
+	if p.inst != nil && !isNotice && !p.inst.match(msg, isQuote) {
 		return false
 	}
 	p.sum.matched++
@@ -42,6 +46,12 @@ func (p *printer) message(channel string, seq uint64, recvNs int64, msg []byte) 
 	}
 	b := p.buf[:0]
 	switch {
+	case p.json && isNotice:
+		b = appendHeaderJSON(b, channel, seq, recvNs)
+		b = append(b, `,"type":"u","name":"Upstream Loss","upstream":`...)
+		b = append(appendUpstreamJSON(b, notice.Fields()), '}')
+	case isNotice:
+		b = notice.Fields().AppendText(p.textHeader(b, channel, seq))
 	case p.json && isQuote:
 		b = appendQuoteJSON(p.header(b, channel, seq, recvNs), msg)
 	case p.json:
@@ -69,7 +79,9 @@ func (p *printer) message(channel string, seq uint64, recvNs int64, msg []byte) 
 }
 
 // event prints a subscriber event (loss, session change, end of session).
-func (p *printer) event(channel, kind string, from, to uint64, reason string) {
+// up is what the daemon lost upstream, for a loss of reason "upstream"
+// (zero otherwise).
+func (p *printer) event(channel, kind string, from, to uint64, reason string, up decode.UpstreamLossFields) {
 	if p.quiet {
 		return
 	}
@@ -86,6 +98,10 @@ func (p *printer) event(channel, kind string, from, to uint64, reason string) {
 			b = strconv.AppendUint(b, to, 10)
 			b = append(b, `,"reason":`...)
 			b = appendJSONString(b, reason)
+			if up != (decode.UpstreamLossFields{}) {
+				b = append(b, `,"upstream":`...)
+				b = appendUpstreamJSON(b, up)
+			}
 		}
 		b = append(b, "}\n"...)
 	} else {
@@ -100,6 +116,9 @@ func (p *printer) event(channel, kind string, from, to uint64, reason string) {
 			b = append(b, " ("...)
 			b = append(b, reason...)
 			b = append(b, ')')
+			if up != (decode.UpstreamLossFields{}) {
+				b = up.AppendText(append(b, ' '))
+			}
 		}
 		b = append(b, '\n')
 	}
@@ -153,6 +172,19 @@ func appendHeaderJSON(b []byte, channel string, seq uint64, recvNs int64) []byte
 		b = append(b, `"seq":0`...) // keep the object well formed for the members that follow
 	}
 	return b
+}
+
+// appendUpstreamJSON appends an upstream loss as a JSON object.
+func appendUpstreamJSON(b []byte, f decode.UpstreamLossFields) []byte {
+	b = append(b, `{"session":`...)
+	b = appendJSONString(b, f.Session.String())
+	b = append(b, `,"from":`...)
+	b = strconv.AppendUint(b, f.From, 10)
+	b = append(b, `,"to":`...)
+	b = strconv.AppendUint(b, f.To, 10)
+	b = append(b, `,"count":`...)
+	b = strconv.AppendUint(b, f.Count(), 10)
+	return append(b, '}')
 }
 
 // appendQuoteJSON appends every field of a quote and closes the object.

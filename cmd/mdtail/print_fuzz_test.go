@@ -17,6 +17,7 @@ func FuzzPrinterMessage(f *testing.F) {
 	f.Add(append([]byte{'R'}, make([]byte, 38)...))
 	f.Add([]byte{})
 	f.Add([]byte{'q', 1})
+	f.Add(decode.AppendUpstreamLoss(nil, decode.UpstreamLossFields{Session: decode.Session{'"', 0, 0xff}, From: 1, To: 2}))
 	f.Fuzz(func(t *testing.T, msg []byte) {
 		for _, js := range []bool{false, true} {
 			var out bytes.Buffer
