@@ -21,6 +21,17 @@
 // feed does not pay a cross-core wake-up per datagram; the low-latency
 // profile busy-polls the inline agent on a pinned CPU.
 //
+// # Upstream loss
+//
+// When the feed gives up on upstream messages (no re-request server, or it
+// did not answer), the feed counts and logs the loss, and the daemon's loss
+// handler sends one upstream loss notice (docs/PROTOCOL.md 3.3) to every
+// channel: a pooled packet marked publish.LineNotice, handed to the feed's
+// Output like data, so on every channel it lands after the messages before
+// the hole and before those after it. Stats counts the notices
+// (upstream_loss_notices, and upstream_loss_notices_dropped for one a full
+// worker ring refused); each channel counts its own (Notices).
+//
 // # Shutdown
 //
 // Shutdown stops reading input, has each worker flush and send end of
