@@ -2,8 +2,10 @@ package mcasttest
 
 import (
 	"hash/fnv"
+	"math/rand/v2"
 	"net/netip"
 	"os"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -35,21 +37,50 @@ func Group(t testing.TB) netip.Addr {
 }
 
 // FreeUDPPort returns a UDP port that no socket in this network namespace
-// had bound a moment ago, on any address: the kernel's choice of ephemeral
-// port for a wildcard bind. Another process may take it before the caller
-// does; pair it with Group so that matters little.
+// had bound a moment ago, on any address, and that this process has not
+// handed out before. It picks from 20000-30999, below the kernel's
+// ephemeral range (32768 and up by default) and the mdcastd defaults
+// (31000 and up), so no socket bound to port 0 (every test's sender) can
+// take it between this check and the caller's bind: with the kernel's own
+// choice of port, a sender or a second FreeUDPPort call could get the
+// port just returned, and a daemon then failed with "address already in
+// use". Another process may still pick it; pair it with Group so that
+// matters little.
 func FreeUDPPort(t testing.TB) uint16 {
 	t.Helper()
-	c, err := udpsock.ListenUnicast(netip.AddrPortFrom(netip.IPv4Unspecified(), 0), udpsock.Options{})
-	if err != nil {
-		t.Fatalf("mcasttest: FreeUDPPort: %v", err)
+	portsMu.Lock()
+	defer portsMu.Unlock()
+	var lastErr error
+	for range 200 {
+		p := uint16(freePortLo + rand.IntN(freePortHi-freePortLo+1))
+		if portsGiven[p] {
+			continue
+		}
+		c, err := udpsock.ListenUnicast(netip.AddrPortFrom(netip.IPv4Unspecified(), p), udpsock.Options{})
+		if err != nil {
+			lastErr = err
+			continue
+		}
+		if err := c.Close(); err != nil {
+			t.Fatalf("mcasttest: FreeUDPPort: %v", err)
+		}
+		portsGiven[p] = true
+		return p
 	}
-	p := c.LocalAddr().Port()
-	if err := c.Close(); err != nil {
-		t.Fatalf("mcasttest: FreeUDPPort: %v", err)
-	}
-	return p
+	t.Fatalf("mcasttest: FreeUDPPort: no free port in %d-%d after 200 tries (last: %v)", freePortLo, freePortHi, lastErr)
+	return 0
 }
+
+// The range FreeUDPPort picks from, and what it has handed out.
+const (
+	freePortLo = 20000
+	freePortHi = 30999
+)
+
+var (
+	portsMu    sync.Mutex
+	portsGiven = map[uint16]bool{}
+)
 
 // RequireLoopbackMulticast skips t, with the reason, unless a datagram sent
 // to a fresh group on lo (IP_MULTICAST_IF lo) reaches a socket that joined

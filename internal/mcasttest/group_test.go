@@ -35,6 +35,19 @@ func TestFreeUDPPort(t *testing.T) {
 		t.Fatalf("port %d from FreeUDPPort cannot be bound: %v", p, err)
 	}
 	c.Close()
+	// Never the same port twice in a process, never in the kernel's
+	// ephemeral range (where a sender's port-0 bind could take it).
+	seen := map[uint16]bool{p: true}
+	for range 100 {
+		q := mcasttest.FreeUDPPort(t)
+		if seen[q] {
+			t.Fatalf("port %d handed out twice", q)
+		}
+		if q < 20000 || q > 30999 {
+			t.Fatalf("port %d outside 20000-30999", q)
+		}
+		seen[q] = true
+	}
 }
 
 // TestRequireLoopbackMulticast does a loopback round trip by hand first,

@@ -230,6 +230,33 @@ func sendPaced(t *testing.T, c *udpsock.Conn, pkts [][]byte, dsts ...netip.AddrP
 	}
 }
 
+// sendPacedTo is sendPaced to one destination with flow control: before
+// each chunk it waits (up to 10 s) until consumed, the receiver's
+// count of datagrams taken off its socket, is within flowWindow of what
+// was sent. A test that checks a loss-free path with no upstream recovery
+// then depends on the path being correct, not on a slowed daemon (the race
+// detector makes it several times slower) keeping up with the sender.
+func sendPacedTo(t *testing.T, c *udpsock.Conn, pkts [][]byte, dst netip.AddrPort, consumed func() uint64) {
+	t.Helper()
+	const flowWindow = 256
+	const waitLimit = 10 * time.Second
+	for i := 0; i < len(pkts); i += 64 {
+		deadline := time.Now().Add(waitLimit)
+		for uint64(i) > consumed()+flowWindow {
+			if time.Now().After(deadline) {
+				t.Fatalf("the receiver took %d of %d datagrams sent in %v", consumed(), i, waitLimit)
+			}
+			time.Sleep(200 * time.Microsecond)
+		}
+		for j, p := range pkts[i:min(i+64, len(pkts))] {
+			if err := c.WriteTo(p, dst); err != nil {
+				t.Fatalf("send packet %d to %v: %v", i+j, dst, err)
+			}
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
 // statsLine summarises the daemon's and the readers' counts for a failure message.
 func statsLine(d *daemon.Daemon, rs []*channelReader) string {
 	st := d.Stats()
