@@ -20,6 +20,10 @@ const (
 	UpstreamLossLen = 32
 	// UpstreamLossVersion is the version this package writes.
 	UpstreamLossVersion = 1
+	// UpstreamLossDaemonDrop is the flag bit saying the messages reached
+	// the daemon but not this channel: its publish worker's input ring was
+	// full (pipeline mode). Without it the feed gave up on them upstream.
+	UpstreamLossDaemonDrop uint16 = 1 << 0
 
 	offLossType    = 0  // u8 'u'
 	offLossVersion = 1  // u8
@@ -68,7 +72,8 @@ func (u *UpstreamLoss) Version() uint8 {
 	return u.b[offLossVersion]
 }
 
-// Flags returns the notice's flags (none is defined in version 1).
+// Flags returns the notice's flags (UpstreamLossDaemonDrop; readers ignore
+// bits they do not know).
 func (u *UpstreamLoss) Flags() uint16 {
 	if !u.ok() {
 		return 0
@@ -140,7 +145,11 @@ func (f UpstreamLossFields) AppendText(b []byte) []byte {
 	b = append(b, " to="...)
 	b = strconv.AppendUint(b, f.To, 10)
 	b = append(b, " count="...)
-	return strconv.AppendUint(b, f.Count(), 10)
+	b = strconv.AppendUint(b, f.Count(), 10)
+	if f.Flags&UpstreamLossDaemonDrop != 0 {
+		b = append(b, " daemon-drop"...)
+	}
+	return b
 }
 
 // AppendUpstreamLoss appends a version 1 notice (UpstreamLossLen bytes) to

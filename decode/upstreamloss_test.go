@@ -49,6 +49,15 @@ func TestUpstreamLossRoundTrip(t *testing.T) {
 	if (decode.UpstreamLossFields{}).Count() != 0 {
 		t.Fatal("zero fields count a loss")
 	}
+	// The daemon-drop flag survives the round trip and shows in the text.
+	dd := f
+	dd.Flags = decode.UpstreamLossDaemonDrop
+	if err := u.Wrap(decode.AppendUpstreamLoss(nil, dd)); err != nil || u.Fields() != dd {
+		t.Fatalf("daemon drop: %v %+v", err, u.Fields())
+	}
+	if got, want := u.String(), "upstream-loss session=NASDAQ0042 from=1000001 to=1000100 count=100 daemon-drop"; got != want {
+		t.Fatalf("String %q, want %q", got, want)
+	}
 }
 
 func TestUpstreamLossMalformed(t *testing.T) {

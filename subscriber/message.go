@@ -59,8 +59,9 @@ const (
 	// TooLarge: the message is longer than MaxMessageLen.
 	TooLarge
 	// Upstream: the daemon lost messages of its own feed (Loss.Upstream
-	// says which) and said so with an upstream loss notice on every
-	// channel. The loss's From..To is the one channel sequence the notice
+	// says which; its Flags has decode.UpstreamLossDaemonDrop when they
+	// reached the daemon but not this channel's publish worker) and said so
+	// with an upstream loss notice on the channel. The loss's From..To is the one channel sequence the notice
 	// occupied: no channel message is missing, but the lost upstream
 	// messages may have belonged on this channel.
 	Upstream

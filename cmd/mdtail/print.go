@@ -184,6 +184,9 @@ func appendUpstreamJSON(b []byte, f decode.UpstreamLossFields) []byte {
 	b = strconv.AppendUint(b, f.To, 10)
 	b = append(b, `,"count":`...)
 	b = strconv.AppendUint(b, f.Count(), 10)
+	if f.Flags&decode.UpstreamLossDaemonDrop != 0 {
+		b = append(b, `,"daemon_drop":true`...)
+	}
 	return append(b, '}')
 }
 

@@ -11,8 +11,10 @@ import (
 	"sync/atomic"
 	"time"
 
+	"mdcast/decode"
 	"mdcast/feed"
 	"mdcast/internal/affinity"
+	"mdcast/internal/clock"
 	"mdcast/publish"
 	"mdcast/ring"
 )
@@ -122,6 +124,7 @@ func New(cfg Config, log *slog.Logger) (*Daemon, error) {
 		}
 		d.recv.SetLogger(log.With("feed", cfg.Feed.Name))
 		d.noticeLosses(fan)
+		fan.pool, fan.session, fan.owed = d.pool, d.recv.Session, make([]owedRange, nw)
 		cpu, _ := cfg.cpu()
 		ra := &lifecycle{name: "mdcast-receiver", recv: d.recv}
 		r, err := d.runner(ra, d.recv.FDs(), nil, cpu)
@@ -382,12 +385,30 @@ func (l *lifecycle) OnClose() {
 }
 
 // fanout hands each packet to every worker's input ring (pipeline mode).
-// Offer takes one reference, as feed.Output requires; a full ring drops
-// that worker's copy, which the worker side counts as lost input.
+// Offer takes one reference, as feed.Output requires. A full ring drops
+// that worker's copy (counted in dropped); the worker's channels would then
+// skip those messages with contiguous sequences, a silent loss to their
+// subscribers. So the fan-out remembers the upstream range each worker
+// missed and, before the next packet that worker accepts, sends it an
+// upstream loss notice for that range with the DaemonDrop flag (on every
+// channel the worker owns, in place: docs/PROTOCOL.md 3.3).
 type fanout struct {
 	rings   []*ring.SPSC[*ring.Packet]
 	wakers  []*ring.Waker
 	dropped atomic.Uint64
+
+	// Set once the receiver exists (noticeFanoutDrops); Offer runs on the
+	// receiver's goroutine, the feed pool's only Get caller.
+	pool    *ring.Pool
+	session func() decode.Session
+	owed    []owedRange   // per worker: upstream sequences it missed, not yet noticed
+	notices atomic.Uint64 // drop notices a worker took
+}
+
+// owedRange is an upstream range a worker missed.
+type owedRange struct {
+	from, to uint64
+	set      bool
 }
 
 func (f *fanout) Offer(p *ring.Packet) bool {
@@ -396,7 +417,10 @@ func (f *fanout) Offer(p *ring.Packet) bool {
 	}
 	all := true
 	for i, r := range f.rings {
-		if !r.Offer(p) {
+		// A notice owed goes first; while it cannot, the data cannot
+		// either (it would overtake the notice).
+		if (f.owed != nil && f.owed[i].set && !f.payOwed(i)) || !r.Offer(p) {
+			f.owe(i, p)
 			p.Release()
 			f.dropped.Add(1)
 			all = false
@@ -405,4 +429,67 @@ func (f *fanout) Offer(p *ring.Packet) bool {
 		f.wakers[i].Wake()
 	}
 	return all
+}
+
+// owe adds the upstream messages p carries for worker i to what i missed.
+func (f *fanout) owe(i int, p *ring.Packet) {
+	if f.owed == nil {
+		return
+	}
+	from, to, ok := upstreamRange(p)
+	if !ok {
+		return
+	}
+	o := &f.owed[i]
+	if !o.set {
+		o.from, o.to, o.set = from, to, true
+		return
+	}
+	o.from, o.to = min(o.from, from), max(o.to, to)
+}
+
+// payOwed offers worker i the notice of the range it missed and reports
+// whether the worker took it.
+func (f *fanout) payOwed(i int) bool {
+	o := &f.owed[i]
+	p := f.pool.Get()
+	fl := decode.UpstreamLossFields{Session: f.session(), From: o.from, To: o.to, Flags: decode.UpstreamLossDaemonDrop}
+	if !publish.NoticePacket(p, fl, clock.Nanotime()) {
+		p.Release()
+		return false
+	}
+	if !f.rings[i].Offer(p) {
+		p.Release()
+		return false
+	}
+	f.wakers[i].Wake()
+	*o = owedRange{}
+	f.notices.Add(1)
+	return true
+}
+
+// upstreamRange returns the upstream sequences a packet on its way to the
+// workers carries: the new messages of a data packet (from Packet.Seq, the
+// first not delivered before, to its last), or a notice's own range.
+func upstreamRange(p *ring.Packet) (from, to uint64, ok bool) {
+	if p.Line == publish.LineNotice {
+		var u decode.UpstreamLoss
+		if u.Wrap(p.Bytes()) != nil {
+			return 0, 0, false
+		}
+		return u.From(), u.To(), true
+	}
+	var pk decode.Packet
+	if pk.Wrap(p.Bytes()) != nil {
+		return 0, 0, false
+	}
+	n := uint64(pk.Count())
+	if n == 0 || n > decode.MaxMessageCount {
+		return 0, 0, false
+	}
+	last := pk.Sequence() + n - 1
+	if p.Seq < pk.Sequence() || p.Seq > last {
+		return 0, 0, false
+	}
+	return p.Seq, last, true
 }

@@ -18,6 +18,9 @@ type Stats struct {
 	Workers       []publish.Stats `json:"workers"`
 	Pool          ring.PoolStats  `json:"pool"`
 	FanoutDrops   uint64          `json:"fanout_drops"` // pipeline mode: packets a full worker ring refused
+	// FanoutDropNotices counts the notices (flag daemon drop) that told a
+	// worker's channels which upstream range those refused packets held.
+	FanoutDropNotices uint64 `json:"fanout_drop_notices"`
 	// UpstreamLossNotices counts upstream losses sent as a notice on every
 	// channel; NoticesDropped those some worker did not get.
 	UpstreamLossNotices uint64             `json:"upstream_loss_notices"`
@@ -44,6 +47,7 @@ func (d *Daemon) Stats() Stats {
 	}
 	if d.fan != nil {
 		s.FanoutDrops = d.fan.dropped.Load()
+		s.FanoutDropNotices = d.fan.notices.Load()
 	}
 	if d.notices != nil {
 		s.UpstreamLossNotices = d.notices.sent.Load()
