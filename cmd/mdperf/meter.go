@@ -56,7 +56,12 @@ func (m *meter) consume(batch []subscriber.Message, nowNs int64) {
 			m.rec.RecordAt(nowNs, nowNs-sent)
 			m.count++
 		case subscriber.LossEvent:
-			m.lossSeqs += msg.Loss().Count()
+			// An upstream loss notice takes a channel sequence but loses
+			// none; what the daemon lost shows in Received < Sent and in
+			// the subscriber's notes (subscriberNotes).
+			if l := msg.Loss(); l.Reason != subscriber.Upstream {
+				m.lossSeqs += l.Count()
+			}
 		}
 	}
 	m.pubCount.Store(m.count)

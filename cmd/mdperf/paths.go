@@ -333,8 +333,10 @@ func daemonNotes(st daemon.Stats) []string {
 // subscriberNotes reports where the subscriber lost or dropped messages
 // (whole run, warm-up included).
 func subscriberNotes(name string, st subscriber.Stats) []string {
-	var gaps, lost, injected, malformed, holdFull, recvErr uint64
+	var gaps, lost, injected, malformed, holdFull, recvErr, upNotices, upLost uint64
 	for _, c := range st.Channels {
+		upNotices += c.UpstreamLosses
+		upLost += c.UpstreamLost
 		gaps += c.Gaps
 		lost += c.Lost
 		injected += c.InjectedDrops
@@ -346,6 +348,10 @@ func subscriberNotes(name string, st subscriber.Stats) []string {
 	if lost > 0 {
 		notes = append(notes, fmt.Sprintf("%s: the subscriber saw %d gaps and reported %d sequences lost (holes it could not repair in time; the direct path has no retransmission)",
 			name, gaps, lost))
+	}
+	if upNotices > 0 {
+		notes = append(notes, fmt.Sprintf("%s: the daemon sent %d upstream loss notices (summed over channels: %d upstream messages it lost, e.g. its feed socket overflowed, or a worker's input ring was full)",
+			name, upNotices, upLost))
 	}
 	if injected > 0 {
 		notes = append(notes, fmt.Sprintf("%s: the subscriber's loss injection dropped %d packets", name, injected))
