@@ -271,7 +271,9 @@ const (
 	// Conflate stops writing to the full ring and keeps only the latest
 	// message per instrument (decode.InstrumentKey of the channel's Format),
 	// delivered when the consumer catches up; replaced messages are counted
-	// as conflated, not reported as Loss.
+	// as conflated, not reported as Loss. Events are barriers: a message
+	// never replaces one queued before an event, so nothing that arrived
+	// after an event is delivered before it.
 	Conflate
 )
 

@@ -10,7 +10,11 @@ import (
 // latest message per instrument, and the events and keyless messages in
 // arrival order, in one FIFO of fixed capacity. An index table maps
 // (channel, instrument) to the FIFO position of its pending message, so a
-// newer message replaces the pending one in place (counted as conflated).
+// newer message replaces the pending one in place (counted as conflated),
+// unless an event has been queued since: events are barriers. A quote that
+// arrived after a loss event must not be delivered before it (a consumer
+// that marks instruments stale on a loss would then mark a fresh quote
+// stale), so it is queued after the event and the older quote stays.
 // When the consumer frees slots, flush moves the FIFO into the ring in order.
 //
 // It belongs to the receive agent (the consumer's producer); only the
@@ -22,6 +26,7 @@ type conflater struct {
 	mask    uint64
 	head    uint64 // next position to flush
 	tail    uint64 // next position to fill
+	barrier uint64 // position after the last event queued: no replacement before it
 	table   []centry
 	tmask   uint64
 	gen     uint32 // table entries of other generations are empty
@@ -62,7 +67,7 @@ func (c *conflater) add(m *Message) {
 	if m.Kind == Data && m.Channel < len(c.formats) {
 		if k, ok := decode.InstrumentKey(c.formats[m.Channel], m.data[:m.n]); ok {
 			key = uint64(m.Channel)<<32 | uint64(k) + 1
-			if e := c.lookup(key); e != nil && e.pos >= c.head {
+			if e := c.lookup(key); e != nil && e.pos >= c.head && e.pos >= c.barrier {
 				c.fifo[e.pos&c.mask] = *m
 				c.conflated.Add(1)
 				return
@@ -79,6 +84,9 @@ func (c *conflater) add(m *Message) {
 	c.tail++
 	if key != 0 {
 		c.insert(key, p)
+	}
+	if m.Kind != Data {
+		c.barrier = c.tail
 	}
 }
 

@@ -99,10 +99,11 @@
 // (decode.InstrumentKey of the channel's Format), delivered when the
 // consumer catches up, so it sees every instrument's latest quote but not
 // every update (Stats counts the replaced ones as Conflated). Events, the
-// Upstream loss notice among them, are never conflated: each is delivered
-// once, in order with the events around it (a quote that replaces a pending
-// one keeps that one's place, so it may come before an event that preceded
-// it). Other consumers, other subscribers and the daemon are unaffected.
+// Upstream loss notice among them, are never conflated and are barriers:
+// each is delivered once, in order, and a quote that arrived after an event
+// is delivered after it (it replaces only a pending quote queued since the
+// last event). Other consumers, other subscribers and the daemon are
+// unaffected.
 //
 // # Concurrency
 //

@@ -173,8 +173,9 @@ func TestConflateKeepsEventsAndLatest(t *testing.T) {
 	offerQuote(6, 2)
 	m = Message{Kind: LossEvent, Sequence: 7, to: 7, reason: Unrecoverable, epoch: 1}
 	c.offer(&m)
-	offerQuote(8, 1) // replaces 5
+	offerQuote(8, 1) // after the event: queued behind it, 5 stays
 	offerQuote(9, 3)
+	offerQuote(10, 3) // replaces 9 (no event between them)
 	c.publish()
 	var got []string
 	for round := 0; round < 4; round++ {
@@ -188,7 +189,8 @@ func TestConflateKeepsEventsAndLatest(t *testing.T) {
 		c.cf.flush(c.r)
 		c.publish()
 	}
-	want := "1 2 3 4 8 6 L7 9"
+	// Events are barriers: nothing that arrived after L7 comes before it.
+	want := "1 2 3 4 5 6 L7 8 10"
 	if s := join(got); s != want {
 		t.Errorf("got %q, want %q", s, want)
 	}
