@@ -129,6 +129,10 @@ type RetransmitConfig struct {
 	Linger time.Duration `toml:"linger"`
 	// MaxInFlight caps the responses within one linger window per worker.
 	MaxInFlight int `toml:"max_in_flight"`
+	// MaxInFlightPerRequester caps one requester's share of them (0: half
+	// of MaxInFlight, at least 1), so one source asking for many ranges
+	// cannot leave the others nothing but "busy".
+	MaxInFlightPerRequester int `toml:"max_in_flight_per_requester"`
 	// RateBytes is each requester's sustained budget in bytes per second.
 	RateBytes int `toml:"rate_bytes"`
 	// Burst is each requester's token bucket depth in bytes (at least MaxPayload).
@@ -239,6 +243,9 @@ func (c Config) WithDefaults() Config {
 	}
 	if r.MaxInFlight == 0 {
 		r.MaxInFlight = d.Retransmit.MaxInFlight
+	}
+	if r.MaxInFlightPerRequester == 0 {
+		r.MaxInFlightPerRequester = max(1, r.MaxInFlight/2)
 	}
 	if r.RateBytes == 0 {
 		r.RateBytes = d.Retransmit.RateBytes
@@ -362,6 +369,8 @@ func (c Config) resolve() (*resolved, error) {
 		return nil, invalid("retransmit.linger %v: negative", rt.Linger)
 	case rt.MaxInFlight < 0:
 		return nil, invalid("retransmit.max_in_flight %d: negative", rt.MaxInFlight)
+	case rt.MaxInFlightPerRequester < 0:
+		return nil, invalid("retransmit.max_in_flight_per_requester %d: negative", rt.MaxInFlightPerRequester)
 	case rt.RateBytes < 0:
 		return nil, invalid("retransmit.rate_bytes %d: negative", rt.RateBytes)
 	case rt.Burst < c.MaxPayload:

@@ -29,6 +29,7 @@ type ChannelCounters struct {
 	Suppressed        atomic.Uint64 // repeat within the linger window
 	RateLimited       atomic.Uint64 // requester over its byte rate
 	Busy              atomic.Uint64 // response pool or requester table full
+	RequesterInFlight atomic.Uint64 // requester already holds its share of the answers in flight
 	MalformedRequests atomic.Uint64 // not a valid 20-byte re-request
 	ResponseErrors    atomic.Uint64 // a response that failed to send
 }
@@ -50,6 +51,7 @@ type ChannelStats struct {
 	RefusedACL, RefusedSession, OutOfHistory, Suppressed uint64
 	PartlyEvicted                                        uint64
 	RateLimited, Busy, MalformedRequests, ResponseErrors uint64
+	RequesterInFlight                                    uint64
 }
 
 // Snapshot copies the counters (each read atomically; the set is not one
@@ -76,6 +78,7 @@ func (c *ChannelCounters) Snapshot() ChannelStats {
 		Suppressed:        c.Suppressed.Load(),
 		RateLimited:       c.RateLimited.Load(),
 		Busy:              c.Busy.Load(),
+		RequesterInFlight: c.RequesterInFlight.Load(),
 		MalformedRequests: c.MalformedRequests.Load(),
 		ResponseErrors:    c.ResponseErrors.Load(),
 	}

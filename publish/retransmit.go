@@ -28,8 +28,10 @@ const requestBufLen = 64
 // still retained and already sent (OutOfHistory; a range whose start alone
 // was evicted is answered from the oldest retained message and counted in
 // PartlyEvicted), that the same requester did
-// not ask for the same range within the linger window (Suppressed), the
-// requester's byte rate (RateLimited), and a free response action (Busy).
+// not ask for the same range within the linger window (Suppressed), that
+// it does not already hold its share of the answers in flight
+// (MaxInFlightPerRequester; RequesterInFlight), the requester's byte rate
+// (RateLimited), and a free response action (Busy).
 // Only then does it answer with one ordinary downstream packet: the
 // channel's session, starting at the requested sequence, holding as many of
 // the requested messages as fit in MaxPayload, sent unicast to the requester
@@ -46,6 +48,7 @@ type RetransmitServer struct {
 	limiter  *RateLimiter
 	actions  []retransmitAction
 	lingerNs int64
+	perFrom  int // answers one requester may have in flight (MaxInFlightPerRequester)
 	resp     *decode.PacketWriter // builds the answer in respBuf
 	rbuf     []byte               // request read buffer
 	poller   *udpsock.Poller      // which request sockets hold requests (token: channel position); nil: read all
@@ -71,6 +74,7 @@ func newRetransmitServer(channels []*Channel, r *resolved, wc *WorkerCounters) *
 		limiter:  NewRateLimiter(rt.RateBytes, rt.Burst, rt.MaxRequesters),
 		actions:  make([]retransmitAction, rt.MaxInFlight),
 		lingerNs: int64(rt.Linger),
+		perFrom:  rt.MaxInFlightPerRequester,
 		resp:     decode.NewPacketWriter(make([]byte, r.MaxPayload), r.MaxPayload),
 		rbuf:     make([]byte, requestBufLen),
 		wc:       wc,
@@ -194,7 +198,7 @@ func (s *RetransmitServer) handle(c *Channel, b []byte, from netip.AddrPort, now
 		ctr.OutOfHistory.Add(1)
 		return nil
 	}
-	free := -1
+	free, mine := -1, 0
 	for i := range s.actions {
 		a := &s.actions[i]
 		if a.active && nowNs-a.untilNs >= 0 {
@@ -206,10 +210,18 @@ func (s *RetransmitServer) handle(c *Channel, b []byte, from netip.AddrPort, now
 			}
 			continue
 		}
-		if a.ch == c && a.seq == seq && a.count == count && a.from == from {
-			ctr.Suppressed.Add(1)
-			return nil
+		if a.from == from {
+			if a.ch == c && a.seq == seq && a.count == count {
+				ctr.Suppressed.Add(1)
+				return nil
+			}
+			mine++
 		}
+	}
+	if mine >= s.perFrom {
+		// Its share is taken: the rest of the table stays for the others.
+		ctr.RequesterInFlight.Add(1)
+		return nil
 	}
 	pkt := s.build(c, seq, count)
 	ok, full := s.limiter.Check(from, len(pkt), nowNs)

@@ -218,24 +218,64 @@ func TestRetransmitRateLimit(t *testing.T) {
 func TestRetransmitBusy(t *testing.T) {
 	h := newHarness(t, 1, func(c *publish.Config) {
 		c.Retransmit.MaxInFlight = 2
+		c.Retransmit.MaxInFlightPerRequester = 2 // this test is about the worker's cap
 		c.Retransmit.Linger = 10 * time.Millisecond
 	})
 	orig := publishQuotes(t, h, 30)
 	ch := h.w.Channels()[0]
 	to := ch.RequestAddr()
 	r := newRequester(t, "127.0.0.1:0")
-	for seq := uint64(1); seq <= 3; seq++ {
+	for seq := uint64(1); seq <= 2; seq++ {
 		r.request(to, h.w.Session(), seq, 1)
 	}
 	h.work()
 	checkAnswer(t, r.answer(), h.w.Session(), 1, orig[0:1])
 	checkAnswer(t, r.answer(), h.w.Session(), 2, orig[1:2])
-	r.none()
+	// Both answers are in flight: a second requester finds no free action.
+	r2 := newRequester(t, "127.0.0.1:0")
+	r2.request(to, h.w.Session(), 3, 1)
+	h.work()
+	r2.none()
 	if got := ch.Counters.Busy.Load(); got != 1 {
 		t.Fatalf("Busy %d, want 1", got)
 	}
 	h.now += int64(10 * time.Millisecond)
-	r.request(to, h.w.Session(), 3, 1)
+	r2.request(to, h.w.Session(), 3, 1)
 	h.work()
-	checkAnswer(t, r.answer(), h.w.Session(), 3, orig[2:3])
+	checkAnswer(t, r2.answer(), h.w.Session(), 3, orig[2:3])
+}
+
+// TestRetransmitFairShare: one requester asking for many ranges takes at
+// most its share of the answers in flight (refused beyond it, counted in
+// RequesterInFlight), so another requester still gets its answer instead
+// of "busy".
+func TestRetransmitFairShare(t *testing.T) {
+	h := newHarness(t, 1, func(c *publish.Config) {
+		c.Retransmit.MaxInFlight = 4
+		c.Retransmit.MaxInFlightPerRequester = 2
+		c.Retransmit.Linger = 10 * time.Millisecond
+	})
+	orig := publishQuotes(t, h, 30)
+	ch := h.w.Channels()[0]
+	to := ch.RequestAddr()
+	greedy := newRequester(t, "127.0.0.1:0")
+	for seq := uint64(1); seq <= 4; seq++ {
+		greedy.request(to, h.w.Session(), seq, 1)
+	}
+	h.work()
+	checkAnswer(t, greedy.answer(), h.w.Session(), 1, orig[0:1])
+	checkAnswer(t, greedy.answer(), h.w.Session(), 2, orig[1:2])
+	greedy.none()
+	other := newRequester(t, "127.0.0.1:0")
+	other.request(to, h.w.Session(), 10, 1)
+	h.work()
+	checkAnswer(t, other.answer(), h.w.Session(), 10, orig[9:10])
+	if got, busy := ch.Counters.RequesterInFlight.Load(), ch.Counters.Busy.Load(); got != 2 || busy != 0 {
+		t.Fatalf("RequesterInFlight %d, Busy %d; want 2 and 0", got, busy)
+	}
+	// After the linger window the greedy requester's share is free again.
+	h.now += int64(10 * time.Millisecond)
+	greedy.request(to, h.w.Session(), 3, 1)
+	h.work()
+	checkAnswer(t, greedy.answer(), h.w.Session(), 3, orig[2:3])
 }
