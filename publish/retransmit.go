@@ -48,7 +48,7 @@ type RetransmitServer struct {
 	limiter  *RateLimiter
 	actions  []retransmitAction
 	lingerNs int64
-	perFrom  int // answers one requester may have in flight (MaxInFlightPerRequester)
+	perFrom  int                  // answers one requester may have in flight (MaxInFlightPerRequester)
 	resp     *decode.PacketWriter // builds the answer in respBuf
 	rbuf     []byte               // request read buffer
 	poller   *udpsock.Poller      // which request sockets hold requests (token: channel position); nil: read all
