@@ -9,7 +9,8 @@
 // The sockets bypass Go's netpoller. A blocking read parks the calling OS
 // thread in the kernel (through unix.Syscall6, which tells the scheduler, so
 // other goroutines keep running); a non-blocking socket is polled by a
-// spinning agent. Neither path allocates: source addresses are decoded from
+// spinning agent (a Poller first tells it, in one epoll_wait, which of its
+// sockets have datagrams). Neither path allocates: source addresses are decoded from
 // raw sockaddr_in values into netip.AddrPort values, where x/net/ipv4's
 // ReadBatch allocates a net.Addr per message and unix.Recvfrom a Sockaddr per
 // call.
