@@ -9,9 +9,9 @@ import (
 )
 
 // outcomes sums the counters of which exactly one moves per request.
-func outcomes(s ChannelStats) [8]uint64 {
-	return [8]uint64{s.Served, s.RefusedACL, s.RefusedSession, s.OutOfHistory,
-		s.Suppressed, s.RateLimited, s.Busy, s.MalformedRequests}
+func outcomes(s ChannelStats) [9]uint64 {
+	return [9]uint64{s.Served, s.RefusedACL, s.RefusedSession, s.OutOfHistory,
+		s.Suppressed, s.RateLimited, s.Busy, s.MalformedRequests, s.RequesterInFlight}
 }
 
 // FuzzRetransmitRequest feeds arbitrary datagrams from an allowed or a
