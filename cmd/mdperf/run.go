@@ -141,7 +141,7 @@ func runOnce(ctx context.Context, o *options) (*runResult, error) {
 			rep.Notes = append(rep.Notes, fmt.Sprintf("low-latency layout: %v; the daemon's inline agent and mdperf's load agent (generator, subscriber receive, consumer) each spin on their CPU", l))
 		}
 	} else {
-		rep.Notes = append(rep.Notes, "default profile: nothing spins; the daemon's agent parks in poll(2), mdperf's load agent (generator, subscriber receive, consumer in one loop) parks in ppoll(2) on the subscriber's sockets until a datagram arrives or the next message is due")
+		rep.Notes = append(rep.Notes, "default profile: nothing spins while idle; the daemon's agent keeps polling for agents.spin (50 µs by default) after its last datagram, then parks in poll(2); mdperf's load agent (generator, subscriber receive, consumer in one loop) parks in ppoll(2) on the subscriber's sockets until a datagram arrives or the next message is due")
 	}
 	if o.Loss > 0 {
 		rep.Notes = append(rep.Notes, fmt.Sprintf("%.3g%% of packets dropped on the daemon path's subscriber receive path (seed %d); the baseline has no loss injected", 100*o.Loss, loadSeed))
