@@ -132,22 +132,26 @@ func TestOptions(t *testing.T) {
 	}
 }
 
-// TestLive follows a loopback channel fed by a bare sender and prints the
-// quotes as JSON.
-func TestLive(t *testing.T) {
+// followLive runs mdtail with args (its -channel set to a fresh loopback
+// group named q, lastOctet apart from other tests' groups) and sends pkt to
+// that group every 20 ms until mdtail exits (the subscriber joins
+// asynchronously; duplicates are dropped, so the output is the same), then
+// returns mdtail's output lines.
+func followLive(t *testing.T, lastOctet byte, pkt []byte, args ...string) []string {
+	t.Helper()
 	pc, err := net.ListenPacket("udp4", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	port := pc.LocalAddr().(*net.UDPAddr).Port
 	pc.Close()
-	group := netip.AddrPortFrom(netip.AddrFrom4([4]byte{239, 255, byte(os.Getpid() % 250), 240}), uint16(port))
+	group := netip.AddrPortFrom(netip.AddrFrom4([4]byte{239, 255, byte(os.Getpid() % 250), lastOctet}), uint16(port))
 	send, err := udpsock.NewSender(netip.MustParseAddrPort("127.0.0.1:0"), "lo", udpsock.Options{Loop: true})
 	if err != nil {
 		t.Skipf("no loopback multicast: %v", err)
 	}
 	defer send.Close()
-	o, err := parseOptions([]string{"-channel", group.String() + ",name=q", "-json", "-n", "5", "-duration", "10s", "-summary-json"}, os.Stderr)
+	o, err := parseOptions(append([]string{"-channel", group.String() + ",name=q"}, args...), os.Stderr)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -157,13 +161,6 @@ func TestLive(t *testing.T) {
 		done <- run(context.Background(), o, pw, os.Stderr)
 		pw.Close()
 	}()
-	sess, _ := decode.MakeSession("LIVE")
-	pkt := decode.AppendPacketHeader(nil, sess, 1, 5)
-	for i := 0; i < 5; i++ {
-		pkt = decode.AppendMessage(pkt, decode.AppendQuote(nil, decode.QuoteFields{Instrument: uint32(i + 1), BidPrice: 12_345_000_000, BidSize: 10}))
-	}
-	// Resend until the subscriber (joined asynchronously by run) gets it:
-	// duplicates are dropped, so the output is the same.
 	lines := make(chan string, 16)
 	go func() {
 		sc := bufio.NewScanner(pr)
@@ -193,6 +190,18 @@ loop:
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
+	return got
+}
+
+// TestLive follows a loopback channel fed by a bare sender and prints the
+// quotes as JSON.
+func TestLive(t *testing.T) {
+	sess, _ := decode.MakeSession("LIVE")
+	pkt := decode.AppendPacketHeader(nil, sess, 1, 5)
+	for i := 0; i < 5; i++ {
+		pkt = decode.AppendMessage(pkt, decode.AppendQuote(nil, decode.QuoteFields{Instrument: uint32(i + 1), BidPrice: 12_345_000_000, BidSize: 10}))
+	}
+	got := followLive(t, 240, pkt, "-json", "-n", "5", "-duration", "10s", "-summary-json")
 	if len(got) != 6 {
 		t.Fatalf("got %d lines: %q", len(got), got)
 	}

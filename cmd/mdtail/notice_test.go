@@ -3,17 +3,11 @@ package main
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"encoding/json"
-	"net"
-	"net/netip"
-	"os"
 	"strings"
 	"testing"
-	"time"
 
 	"mdcast/decode"
-	"mdcast/internal/udpsock"
 )
 
 var testLoss = decode.UpstreamLossFields{
@@ -87,62 +81,12 @@ func TestUpstreamLossNoticeOutput(t *testing.T) {
 // loss notice between two quotes, mdtail prints the quote, the loss event
 // with the upstream range, then the next quote.
 func TestLiveUpstreamLoss(t *testing.T) {
-	pc, err := net.ListenPacket("udp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := pc.LocalAddr().(*net.UDPAddr).Port
-	pc.Close()
-	group := netip.AddrPortFrom(netip.AddrFrom4([4]byte{239, 255, byte(os.Getpid() % 250), 241}), uint16(port))
-	send, err := udpsock.NewSender(netip.MustParseAddrPort("127.0.0.1:0"), "lo", udpsock.Options{Loop: true})
-	if err != nil {
-		t.Skipf("no loopback multicast: %v", err)
-	}
-	defer send.Close()
-	o, err := parseOptions([]string{"-channel", group.String() + ",name=q", "-n", "2", "-duration", "10s"}, os.Stderr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pr, pw := net.Pipe()
-	done := make(chan error, 1)
-	go func() {
-		done <- run(context.Background(), o, pw, os.Stderr)
-		pw.Close()
-	}()
 	sess, _ := decode.MakeSession("LIVE")
 	pkt := decode.AppendPacketHeader(nil, sess, 1, 3)
 	pkt = decode.AppendMessage(pkt, decode.AppendQuote(nil, decode.QuoteFields{Instrument: 1}))
 	pkt = decode.AppendMessage(pkt, decode.AppendUpstreamLoss(nil, testLoss))
 	pkt = decode.AppendMessage(pkt, decode.AppendQuote(nil, decode.QuoteFields{Instrument: 2}))
-	lines := make(chan string, 16)
-	go func() {
-		sc := bufio.NewScanner(pr)
-		for sc.Scan() {
-			lines <- sc.Text()
-		}
-		close(lines)
-	}()
-	var got []string
-	tick := time.NewTicker(20 * time.Millisecond)
-	defer tick.Stop()
-	timeout := time.After(10 * time.Second)
-loop:
-	for {
-		select {
-		case l, ok := <-lines:
-			if !ok {
-				break loop
-			}
-			got = append(got, l)
-		case <-tick.C:
-			_ = send.WriteTo(pkt, group) // until the subscriber has joined; duplicates are dropped
-		case <-timeout:
-			t.Fatal("timed out")
-		}
-	}
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
+	got := followLive(t, 241, pkt, "-n", "2", "-duration", "10s")
 	want := []string{"q #1 q inst=1", "q --- loss 2..2 (upstream) upstream-loss session=NASDAQ0042 from=1001 to=1100 count=100", "q #3 q inst=2"}
 	if len(got) != len(want) {
 		t.Fatalf("got %q", got)
