@@ -391,7 +391,9 @@ func (l *lifecycle) OnClose() {
 // subscribers. So the fan-out remembers the upstream range each worker
 // missed and, before the next packet that worker accepts, sends it an
 // upstream loss notice for that range with the DaemonDrop flag (on every
-// channel the worker owns, in place: docs/PROTOCOL.md 3.3).
+// channel the worker owns, in place: docs/PROTOCOL.md 3.3). A refused
+// upstream loss notice joins that range too: its messages are reported,
+// under the later reason.
 type fanout struct {
 	rings   []*ring.SPSC[*ring.Packet]
 	wakers  []*ring.Waker

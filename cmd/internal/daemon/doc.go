@@ -30,7 +30,10 @@
 // Output like data, so on every channel it lands after the messages before
 // the hole and before those after it. Stats counts the notices
 // (upstream_loss_notices, and upstream_loss_notices_dropped for one a full
-// worker ring refused); each channel counts its own (Notices).
+// worker ring refused); each channel counts its own (Notices). In pipeline
+// mode a worker whose input ring refused packets (or a notice) gets, before
+// its next packet, one notice of the upstream range it missed with the
+// daemon-drop flag (fanout_drop_notices).
 //
 // # Shutdown
 //

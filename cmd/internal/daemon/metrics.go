@@ -57,7 +57,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	e.counter("mdcast_fanout_drops_total", "Packets a full worker input ring refused (pipeline mode).", float64(s.FanoutDrops), nil, nil)
 	e.counter("mdcast_fanout_drop_notices_total", "Notices (flag daemon drop) sent to a worker's channels for the packets its full input ring refused (pipeline mode).", float64(s.FanoutDropNotices), nil, nil)
 	e.counter("mdcast_upstream_loss_notices_total", "Upstream losses sent as an upstream loss notice on every channel.", float64(s.UpstreamLossNotices), nil, nil)
-	e.counter("mdcast_upstream_loss_notices_dropped_total", "Upstream loss notices some worker did not get (full input ring).", float64(s.NoticesDropped), nil, nil)
+	e.counter("mdcast_upstream_loss_notices_dropped_total", "Upstream loss notices some worker did not get at once (full input ring; pipeline mode sends their range in that worker's next daemon-drop notice).", float64(s.NoticesDropped), nil, nil)
 	for role, n := range s.AgentErrors {
 		e.counter("mdcast_agent_errors_total", "Errors returned by an agent's duty cycle.", float64(n), []string{"agent"}, []string{role})
 	}

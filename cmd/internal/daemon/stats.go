@@ -22,7 +22,8 @@ type Stats struct {
 	// worker's channels which upstream range those refused packets held.
 	FanoutDropNotices uint64 `json:"fanout_drop_notices"`
 	// UpstreamLossNotices counts upstream losses sent as a notice on every
-	// channel; NoticesDropped those some worker did not get.
+	// channel; NoticesDropped those some worker did not get at once (in
+	// pipeline mode their range reaches it in its next daemon-drop notice).
 	UpstreamLossNotices uint64             `json:"upstream_loss_notices"`
 	NoticesDropped      uint64             `json:"upstream_loss_notices_dropped"`
 	AgentErrors         map[string]uint64  `json:"agent_errors"`
