@@ -5,6 +5,7 @@ import (
 	"sync/atomic"
 
 	"mdcast/decode"
+	"mdcast/internal/farseq"
 	"mdcast/ring"
 )
 
@@ -27,15 +28,6 @@ import (
 type Output interface {
 	Offer(p *ring.Packet) bool
 }
-
-// Far sequences (see arbiter.isFar): a packet more than farJump sequences
-// from the next expected is dropped unless farResync such packets arrive in
-// a row. 2^24 messages is seconds of the busiest feed, far more than any
-// reorder or outage the gap logic repairs.
-const (
-	farJump   = 1 << 24
-	farResync = 64
-)
 
 // held is one packet waiting in the reorder buffer for the hole before it.
 type held struct {
@@ -82,10 +74,9 @@ type arbiter struct {
 	}
 	recoveryLine uint8 // line index of re-request answers
 
-	// farRun counts packets in a row whose sequence was far from next and
-	// near the previous one's (farLast).
-	farRun  int
-	farLast uint64
+	// far counts packets in a row whose sequence was far from next
+	// (internal/farseq).
+	far farseq.Run
 
 	// session tracking
 	haveSession bool
@@ -162,13 +153,13 @@ func (a *arbiter) accept(p *ring.Packet, pk *decode.Packet, line uint8, lc *Line
 		}
 	}
 	seq, n := pk.Sequence(), pk.MessageCount()
-	if a.started && a.isFar(seq) {
+	if a.started && farseq.Far(seq, a.next) {
 		if !a.farOff(seq, lc, nowNs) {
 			p.Release()
 			return
 		}
 	} else {
-		a.farRun = 0
+		a.far.Reset()
 	}
 	if !a.started {
 		a.started, a.next, a.highest = true, seq, seq // late start: no gap before the first packet
@@ -181,39 +172,18 @@ func (a *arbiter) accept(p *ring.Packet, pk *decode.Packet, line uint8, lc *Line
 	a.place(p, seq, seq+uint64(n), line, lc, nowNs)
 }
 
-// isFar reports whether seq lies more than farJump sequences from next, in
-// either direction: no sender moves that far within one session between
-// two packets, so such a packet is garbage or an injection until a run of
-// them says otherwise (farOff).
-func (a *arbiter) isFar(seq uint64) bool {
-	if seq >= a.next {
-		return seq-a.next > farJump
-	}
-	return a.next-seq > farJump
-}
-
-// farOff is accept's slow path for a packet far from next. Alone, it is
-// dropped and counted: believing it would declare everything up to it lost
-// (far ahead) or drop the real stream as duplicates (far behind). farResync
-// far packets in a row, each within farJump of the one before, with nothing
-// near next between them, mean the sender really moved (a long outage, or a
-// sequence reset without a new session): the arbiter then follows it,
-// through the ordinary gap path when ahead, or from this packet as a late
-// start when behind.
+// farOff is accept's slow path for a packet far from next (more than
+// farseq.Jump either way). Alone, it is dropped and counted: believing it
+// would declare everything up to it lost (far ahead) or drop the real
+// stream as duplicates (far behind). A farseq.Run of them with nothing near
+// next between them means the sender really moved: the arbiter then
+// follows it, through the ordinary gap path when ahead, or from this
+// packet as a late start when behind.
 func (a *arbiter) farOff(seq uint64, lc *LineCounters, nowNs int64) bool {
-	// A run is a sender that moved: its packets lie near one another.
-	// Scattered sequences (junk) keep restarting it.
-	if a.farRun > 0 && (seq >= a.farLast && seq-a.farLast <= farJump || seq < a.farLast && a.farLast-seq <= farJump) {
-		a.farRun++
-	} else {
-		a.farRun = 1
-	}
-	a.farLast = seq
-	if a.farRun < farResync {
+	if !a.far.Follow(seq) {
 		lc.FarSequence.Add(1)
 		return false
 	}
-	a.farRun = 0
 	a.log.Warn("feed: following a far sequence", "session", a.session.String(), "next", a.next, "sequence", seq)
 	if seq < a.next {
 		for a.highest > a.next {

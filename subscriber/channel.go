@@ -5,6 +5,7 @@ import (
 
 	"mdcast/decode"
 	"mdcast/internal/clock"
+	"mdcast/internal/farseq"
 	"mdcast/internal/lossinject"
 	"mdcast/internal/udpsock"
 )
@@ -43,9 +44,8 @@ type channel struct {
 	hasPrev     bool
 	eos         uint64
 	eosPending  bool
-	farRun      int    // far-ahead packets in a row (farOff)
-	farLast     uint64 // sequence of the last of them
-	ended       bool   // EndOfSession delivered: later ones of this session are repeats
+	far         farseq.Run // far-ahead packets in a row (farOff)
+	ended       bool       // EndOfSession delivered: later ones of this session are repeats
 	history     uint64
 
 	conn    *udpsock.Conn // multicast group socket
@@ -138,37 +138,22 @@ func (c *channel) onDatagram(b []byte, recvNs int64, retrans bool) {
 	}
 }
 
-// Far sequences: a packet of the channel's session whose sequence lies more
-// than farJump beyond the highest seen is dropped and counted, unless
-// farResync such packets arrive in a row, each within farJump of the one
-// before. Multicast is unauthenticated: without this, one forged packet far
-// ahead opened a gap of up to 2^64 sequences that ended as a Loss, after
-// which every real packet was a duplicate. 2^24 messages is far more than
-// any gap the daemon's history can repair.
-const (
-	farJump   = 1 << 24
-	farResync = 64
-)
-
 // farOff reports whether the packet starting at seq is to be dropped as
-// too far ahead (see farJump). It resets the run on any packet that is not.
+// too far ahead: more than farseq.Jump beyond the highest seen, unless a
+// farseq.Run of such packets says the sender really moved (then the gap
+// path follows it). Without it one forged multicast packet far ahead
+// opened a gap of up to 2^64 sequences that ended as a Loss, after which
+// every real packet was a duplicate.
 func (c *channel) farOff(seq uint64) bool {
-	if seq <= c.highest || seq-c.highest <= farJump {
-		c.farRun = 0
+	if seq <= c.highest || seq-c.highest <= farseq.Jump {
+		c.far.Reset()
 		return false
 	}
-	if c.farRun > 0 && (seq >= c.farLast && seq-c.farLast <= farJump || seq < c.farLast && c.farLast-seq <= farJump) {
-		c.farRun++
-	} else {
-		c.farRun = 1
+	if c.far.Follow(seq) {
+		return false
 	}
-	c.farLast = seq
-	if c.farRun < farResync {
-		c.ctr.farSequence.Add(1)
-		return true
-	}
-	c.farRun = 0 // the sender really moved: follow it through the gap path
-	return false
+	c.ctr.farSequence.Add(1)
+	return true
 }
 
 // join starts the stream at the first packet seen (seq: its first sequence,

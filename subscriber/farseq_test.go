@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"mdcast/decode"
+	"mdcast/internal/farseq"
 )
 
 // TestChannelFarSequenceDropped: a forged packet (and heartbeat) of the
@@ -34,20 +35,20 @@ func TestChannelFarSequenceDropped(t *testing.T) {
 	}
 }
 
-// TestChannelFarSequenceFollowed: a run of farResync packets far ahead,
+// TestChannelFarSequenceFollowed: a run of farseq.Resync packets far ahead,
 // each near the one before, is a sender that really moved: the channel
 // follows it and the skipped range becomes a gap to repair.
 func TestChannelFarSequenceFollowed(t *testing.T) {
 	sim := newSim(t, 16, 1)
 	sim.deliver(sim.packet(1, 1), false)
 	far := uint64(1 << 30)
-	for i := uint64(0); i < farResync; i++ {
+	for i := uint64(0); i < farseq.Resync; i++ {
 		sim.deliver(decode.AppendMessage(decode.AppendPacketHeader(nil, sim.s, far+i, 1), make([]byte, 20)), false)
 	}
-	if got := sim.c.ctr.farSequence.Load(); got != farResync-1 {
-		t.Fatalf("farSequence %d, want %d", got, farResync-1)
+	if got := sim.c.ctr.farSequence.Load(); got != farseq.Resync-1 {
+		t.Fatalf("farSequence %d, want %d", got, farseq.Resync-1)
 	}
-	if sim.c.highest != far+farResync || sim.c.ctr.gaps.Load() != 1 {
+	if sim.c.highest != far+farseq.Resync || sim.c.ctr.gaps.Load() != 1 {
 		t.Fatalf("highest %d, gaps %d: the run was not followed", sim.c.highest, sim.c.ctr.gaps.Load())
 	}
 }
@@ -57,10 +58,10 @@ func TestChannelFarSequenceFollowed(t *testing.T) {
 func TestChannelFarSequenceScattered(t *testing.T) {
 	sim := newSim(t, 16, 1)
 	sim.deliver(sim.packet(1, 1), false)
-	for i := uint64(0); i < 4*farResync; i++ {
-		sim.deliver(decode.AppendPacketHeader(nil, sim.s, 1<<40+i*2*farJump, 0), false)
+	for i := uint64(0); i < 4*farseq.Resync; i++ {
+		sim.deliver(decode.AppendPacketHeader(nil, sim.s, 1<<40+i*2*farseq.Jump, 0), false)
 	}
-	if got := sim.c.ctr.farSequence.Load(); got != 4*farResync || sim.c.highest != 2 {
+	if got := sim.c.ctr.farSequence.Load(); got != 4*farseq.Resync || sim.c.highest != 2 {
 		t.Fatalf("farSequence %d, highest %d", got, sim.c.highest)
 	}
 }
