@@ -394,3 +394,12 @@ func BenchmarkLineTransfer(b *testing.B) {
 	// Two transfers per b.N iteration: report per transfer.
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(2*n), "ns/transfer")
 }
+
+// BenchmarkSpinYield measures SpinYield's yield when nothing else wants the
+// CPU: one sched_yield(2) per op (Every = 1).
+func BenchmarkSpinYield(b *testing.B) {
+	s := NewSpinYield(1)
+	for b.Loop() {
+		s.Idle(0)
+	}
+}

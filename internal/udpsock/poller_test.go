@@ -7,6 +7,8 @@ import (
 	"slices"
 	"testing"
 
+	"golang.org/x/sys/unix"
+
 	"mdcast/internal/udpsock"
 )
 
@@ -73,8 +75,8 @@ func TestPoller(t *testing.T) {
 }
 
 // BenchmarkIdlePoll compares what a busy-polling agent with four sockets
-// pays per idle cycle: one Poller.Poll against one empty RecvBatch per
-// socket.
+// pays per idle cycle: one Poller.Poll, one poll(2) of all four, or one
+// empty RecvBatch per socket.
 func BenchmarkIdlePoll(b *testing.B) {
 	var conns []*udpsock.Conn
 	for range 4 {
@@ -95,6 +97,19 @@ func BenchmarkIdlePoll(b *testing.B) {
 		for b.Loop() {
 			if n, _ := p.Poll(); n != 0 {
 				b.Fatal("ready")
+			}
+		}
+	})
+	b.Run("poll-4", func(b *testing.B) { // poll(2), which the retransmit server used before
+		fds := make([]unix.PollFd, len(conns))
+		for i, c := range conns {
+			fds[i] = unix.PollFd{Fd: int32(c.FD()), Events: unix.POLLIN}
+		}
+		b.ReportAllocs()
+		for b.Loop() {
+			// EINTR (the runtime's preemption signal) is an idle cycle too.
+			if n, err := unix.Poll(fds, 0); n != 0 && err != unix.EINTR {
+				b.Fatalf("ready: %d %v", n, err)
 			}
 		}
 	})
