@@ -61,10 +61,10 @@ func (BusySpin) Reset() {}
 // preempted locked goroutine back to its thread otherwise waits behind the
 // spinning agent until the scheduler's next tick, milliseconds later;
 // with SpinYield it waits for at most Every idle polls. When nothing else
-// is runnable the system call returns at once (237-253 ns here, BenchmarkSpinYield). Measured
-// here with a scheduler trace over 5 s of mdperf's low-latency run (two
-// runs each), the agents' stalls off their CPUs longer than 0.3 ms fell
-// from 30-34 (30-41 ms in all) to 15-17 (11-14 ms), and those longer than
+// is runnable the system call returns at once (237-253 ns here,
+// BenchmarkSpinYield). Measured here with a scheduler trace over 5 s of
+// mdperf's low-latency run (two runs each), the agents' stalls off their
+// CPUs longer than 0.3 ms fell from 30-34 (30-41 ms in all) to 15-17 (11-14 ms), and those longer than
 // 1 ms from 8-11 to 2-3: see docs/PERFORMANCE.md. Where the platform has no
 // sched_yield it spins. It belongs to one agent.
 type SpinYield struct {
