@@ -92,9 +92,9 @@ func TestQuotesReachEveryChannelInOrder(t *testing.T) {
 	d := startDaemon(t, c)
 	pkts := quotePackets(feedSession, n, 20, 16)
 	// No upstream recovery here: every datagram must reach the feed, so the
-	// sender waits for the feed to take them (sendPacedTo).
-	sendPacedTo(t, newSender(t), pkts, netip.MustParseAddrPort(c.Feed.Lines[0].Addr),
-		func() uint64 { return d.Stats().Feed.Lines[0].Datagrams })
+	// sender waits for the feed to take them (sendFlow).
+	sendFlow(t, newSender(t), pkts, func() uint64 { return d.Stats().Feed.Lines[0].Datagrams },
+		netip.MustParseAddrPort(c.Feed.Lines[0].Addr))
 	waitFor(t, 20*time.Second, "100k quotes on the channels", func() bool { return total(readers) >= n }, func() string { return statsLine(d, readers) })
 	checkQuotes(t, readers, n)
 	st := d.Stats()

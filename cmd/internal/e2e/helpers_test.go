@@ -218,39 +218,32 @@ func newSender(t *testing.T) *udpsock.Conn {
 // tests check completeness, not speed.
 func sendPaced(t *testing.T, c *udpsock.Conn, pkts [][]byte, dsts ...netip.AddrPort) {
 	t.Helper()
-	for i, p := range pkts {
-		for _, d := range dsts {
-			if err := c.WriteTo(p, d); err != nil {
-				t.Fatalf("send packet %d to %v: %v", i, d, err)
-			}
-		}
-		if i%64 == 63 {
-			time.Sleep(time.Millisecond)
-		}
-	}
+	sendFlow(t, c, pkts, nil, dsts...)
 }
 
-// sendPacedTo is sendPaced to one destination with flow control: before
-// each chunk it waits (up to 10 s) until consumed, the receiver's
-// count of datagrams taken off its socket, is within flowWindow of what
-// was sent. A test that checks a loss-free path with no upstream recovery
-// then depends on the path being correct, not on a slowed daemon (the race
+// sendFlow is sendPaced with flow control when consumed is not nil: before
+// each chunk it waits (up to 10 s) until consumed, the receiver's count of
+// datagrams taken off its socket, is within flowWindow of the packets sent.
+// A test that checks a loss-free path with no upstream recovery then
+// depends on the path being correct, not on a slowed daemon (the race
 // detector makes it several times slower) keeping up with the sender.
-func sendPacedTo(t *testing.T, c *udpsock.Conn, pkts [][]byte, dst netip.AddrPort, consumed func() uint64) {
+func sendFlow(t *testing.T, c *udpsock.Conn, pkts [][]byte, consumed func() uint64, dsts ...netip.AddrPort) {
 	t.Helper()
 	const flowWindow = 256
 	const waitLimit = 10 * time.Second
 	for i := 0; i < len(pkts); i += 64 {
 		deadline := time.Now().Add(waitLimit)
-		for uint64(i) > consumed()+flowWindow {
+		for consumed != nil && uint64(i) > consumed()+flowWindow {
 			if time.Now().After(deadline) {
 				t.Fatalf("the receiver took %d of %d datagrams sent in %v", consumed(), i, waitLimit)
 			}
 			time.Sleep(200 * time.Microsecond)
 		}
 		for j, p := range pkts[i:min(i+64, len(pkts))] {
-			if err := c.WriteTo(p, dst); err != nil {
-				t.Fatalf("send packet %d to %v: %v", i+j, dst, err)
+			for _, d := range dsts {
+				if err := c.WriteTo(p, d); err != nil {
+					t.Fatalf("send packet %d to %v: %v", i+j, d, err)
+				}
 			}
 		}
 		time.Sleep(time.Millisecond)
